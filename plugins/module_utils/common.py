@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright: podkit.containers contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The module boundary (internal; no stable API): shared argument specs, the check
+for third-party libraries, and the one place where core errors become fail_json.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.podkit.containers.plugins.module_utils.errors import PodkitError
+from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+
+try:
+    import requests  # noqa: F401  pylint: disable=unused-import
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - depends on the target
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = exc
+
+try:
+    import jsonschema  # noqa: F401  pylint: disable=unused-import
+    HAS_JSONSCHEMA = True
+    JSONSCHEMA_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - depends on the target
+    HAS_JSONSCHEMA = False
+    JSONSCHEMA_IMPORT_ERROR = exc
+
+
+# Options shared by every module that talks to a registry (doc fragment: podkit.containers.auth).
+AUTH_ARGSPEC = dict(
+    username=dict(type='str'),
+    password=dict(type='str', no_log=True),
+    auth_file=dict(type='path'),
+    validate_certs=dict(type='bool', default=True, aliases=['tls_verify']),
+    ca_cert=dict(type='path'),
+    client_cert=dict(type='path'),
+    client_key=dict(type='path', no_log=False),
+    insecure=dict(type='bool', default=False),
+    registries_conf=dict(type='path'),
+    timeout=dict(type='float', default=30.0),
+)
+
+
+def registry_options(params, prefix=''):
+    """RegistryOptions from module params; ``prefix`` selects one side (``src_``/``dest_``) of image_copy."""
+    def get(name, default=None):
+        value = params.get(prefix + name)
+        if value is None:
+            value = params.get(name, default)
+        return default if value is None else value
+
+    return RegistryOptions(
+        username=get('username'),
+        password=get('password'),
+        auth_file=params.get('auth_file'),
+        validate_certs=get('validate_certs', True),
+        ca_cert=get('ca_cert'),
+        client_cert=get('client_cert'),
+        client_key=get('client_key'),
+        insecure=get('insecure', False),
+        registries_conf=params.get('registries_conf'),
+        timeout=params.get('timeout') or 30.0,
+        retries=params.get('retries') if params.get('retries') is not None else 3,
+    )
+
+
+def require_registry_libs(module, jsonschema_needed=True):
+    """Fail with the standard message when requests (or jsonschema) is missing on the target."""
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib('requests'), exception=str(REQUESTS_IMPORT_ERROR))
+    if jsonschema_needed and not HAS_JSONSCHEMA:
+        module.fail_json(msg=missing_required_lib('jsonschema'), exception=str(JSONSCHEMA_IMPORT_ERROR))
+
+
+def run_module(module, func, *args, **kwargs):
+    """Call the core once and finish the task: a result dict becomes exit_json, a PodkitError fail_json.
+
+    Anything else is a bug in this collection and is left to raise, so its traceback reaches the user.
+    """
+    try:
+        result = func(*args, **kwargs)
+    except PodkitError as err:
+        module.fail_json(msg=err.msg, **err.details)
+    module.exit_json(**result)

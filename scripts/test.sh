@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test: ansible-test sanity, unit tests, integration tests (real registries, podman, skopeo,
+# systemd user manager started by the tests). Installs what it needs first (scripts/bootstrap.sh).
+#   scripts/test.sh            everything
+#   scripts/test.sh sanity|units|integration [pytest args...]
+set -euo pipefail
+source "$(dirname "$0")/bootstrap.sh"
+podkit_bootstrap
+cd "$PODKIT_STAGE"
+
+what="${1:-all}"
+[ $# -gt 0 ] && shift
+status=0
+
+run_sanity() {
+    podkit_log "ansible-test sanity"
+    ansible-test sanity --venv --python "$("$PODKIT_VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+        "$@"
+}
+run_units() {
+    podkit_log "unit tests"
+    python -m pytest -q -p no:cacheprovider tests/unit "$@"
+}
+run_integration() {
+    podkit_log "integration tests"
+    python -m pytest -q -p no:cacheprovider tests/integration "$@"
+}
+
+case "$what" in
+    sanity) run_sanity "$@" ;;
+    units) run_units "$@" ;;
+    integration) run_integration "$@" ;;
+    all)
+        run_sanity || status=1
+        run_units || status=1
+        run_integration || status=1
+        ;;
+    *) echo "usage: $0 [all|sanity|units|integration] [args]" >&2; exit 2 ;;
+esac
+exit $status
