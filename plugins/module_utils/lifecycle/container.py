@@ -1,0 +1,190 @@
+# -*- coding: utf-8 -*-
+# Copyright: podkit.containers contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ContainerManager: one container brought to a desired state (internal; no stable API).
+
+Reads the current container and image through a PodmanEngine, decides the image pull, compares the spec
+with the effective config, asks state.plan for the transitions and executes them (check mode: reports them
+and executes none, pulls included).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import temporary_auth_file
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import ContainerSpec
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.state import (
+    final_state,
+    normalize_status,
+    plan,
+)
+
+PULL_POLICIES = ('missing', 'newer', 'always', 'never')
+
+
+def container_summary(container):
+    """The facts of a ``podman container inspect`` object a playbook needs; {} when there is none."""
+    if not container:
+        return {}
+    state = container.get('State') or {}
+    config = container.get('Config') or {}
+    return {
+        'id': container.get('Id'),
+        'name': container.get('Name'),
+        'state': normalize_status(container),
+        'status': state.get('Status'),
+        'running': bool(state.get('Running')),
+        'paused': bool(state.get('Paused')),
+        'exit_code': state.get('ExitCode'),
+        'pid': state.get('Pid'),
+        'started_at': state.get('StartedAt'),
+        'finished_at': state.get('FinishedAt'),
+        'created': container.get('Created'),
+        'image': container.get('ImageName') or config.get('Image'),
+        'image_id': container.get('Image'),
+        'restart_count': container.get('RestartCount'),
+    }
+
+
+class ContainerManager(object):
+    """``apply()`` brings container ``params['name']`` to ``params['state']`` and returns the task result.
+
+    ``image_resolver(image, local_image)`` (optional) answers True when the registry has a newer image than
+    the local one (``local_image`` is its inspect object); pull=newer uses it and falls back to missing
+    without one.
+    """
+
+    def __init__(self, engine, params, check_mode=False, image_resolver=None):
+        self.engine = engine
+        self.params = params
+        self.check_mode = check_mode
+        self.image_resolver = image_resolver
+
+    def _param(self, key, default=None):
+        value = self.params.get(key)
+        return default if value is None else value
+
+    # -- image -------------------------------------------------------------------------------------
+
+    def _pull_needed(self, image, local):
+        """(pull now, pulling is a predictable change)."""
+        policy = self._param('pull', 'missing')
+        if policy not in PULL_POLICIES:
+            raise ConfigError('invalid pull %r: expected one of %s' % (policy, ', '.join(PULL_POLICIES)), option='pull')
+        if policy == 'never':
+            if local is None:
+                raise ConfigError('image %s is not in local storage and pull is never: pull it first or set pull to missing'
+                                  % image, option='pull', image=image)
+            return False, False
+        if policy == 'always':
+            # Whether the registry has something else is only known after the pull.
+            return True, local is None
+        if policy == 'newer' and self.image_resolver is not None and local is not None:
+            behind = bool(self.image_resolver(image, local))
+            return behind, behind
+        return local is None, local is None
+
+    def _pull(self, image):
+        with temporary_auth_file(image, self.params.get('username'), self.params.get('password')) as auth_file:
+            validate = self.params.get('validate_certs')
+            self.engine.pull(image, auth_file=auth_file or self.params.get('auth_file'),
+                             tls_verify=False if validate is False else None,
+                             platform=self.params.get('platform'))
+        pulled = self.engine.inspect_image(image)
+        if pulled is None:
+            raise ConfigError('podman pulled %s but the image is not in local storage afterwards' % image, image=image)
+        return pulled
+
+    # -- the task ----------------------------------------------------------------------------------
+
+    def apply(self):
+        desired = self._param('state', 'started')
+        spec = ContainerSpec.from_params(self.params)
+        name = spec.name
+        container = self.engine.inspect_container(name)
+        current = normalize_status(container)
+        diff_before = {'state': current}
+        diff_after = {}
+        actions = []
+        image_changed = False
+        drift = []
+
+        if desired == 'absent':
+            transitions = plan(current, 'absent', force_kill=bool(self.params.get('force_kill')),
+                               force=bool(self.params.get('force')))
+        else:
+            if not spec.image:
+                raise ConfigError('image is required for state %s' % desired, option='image')
+            local = self.engine.inspect_image(spec.image)
+            pull_now, pull_changes = self._pull_needed(spec.image, local)
+            image = local
+            if pull_now and not self.check_mode:
+                image = self._pull(spec.image)
+                pull_changes = local is None or image.get('Id') != local.get('Id')
+            if pull_changes:
+                actions.append('pull')
+
+            if container is not None:
+                old_id = container.get('Image')
+                if self.check_mode and pull_changes:
+                    image_changed = True
+                    new_id = '(to be pulled)'
+                else:
+                    new_id = image.get('Id')
+                    image_changed = old_id != new_id
+                if image_changed:
+                    diff_before['image_id'] = old_id
+                    diff_after['image_id'] = new_id
+                container_image = image if image is not None and image.get('Id') == old_id else self.engine.inspect_image(old_id)
+                drift = spec.compare(container, container_image)
+                for difference in drift:
+                    diff_before[difference['key']] = difference['before']
+                    diff_after[difference['key']] = difference['after']
+            else:
+                diff_after['image'] = spec.image
+                diff_after.update(spec.display())
+
+            transitions = plan(current, desired, drift=bool(drift), image_changed=image_changed,
+                               recreate=bool(self.params.get('recreate')), force_kill=bool(self.params.get('force_kill')))
+
+        actions += transitions
+        diff_after['state'] = final_state(current, transitions)
+        if not self.check_mode:
+            for transition in transitions:
+                self._execute(transition, spec)
+            if transitions:
+                container = self.engine.inspect_container(name)
+
+        return {
+            'changed': bool(actions),
+            'actions': actions,
+            'container': container_summary(container),
+            'diff': {'before': diff_before, 'after': diff_after},
+        }
+
+    def _execute(self, transition, spec):
+        engine, name = self.engine, spec.name
+        force_kill = bool(self.params.get('force_kill'))
+        if transition == 'create':
+            engine.create(spec.create_args(), name=name)
+        elif transition == 'recreate':
+            engine.remove(name, force=True, timeout=0 if force_kill else None)
+            engine.create(spec.create_args(), name=name)
+        elif transition == 'start':
+            engine.start(name)
+        elif transition == 'stop':
+            engine.stop(name)
+        elif transition == 'kill':
+            engine.kill(name, 'KILL')
+        elif transition == 'pause':
+            engine.pause(name)
+        elif transition == 'unpause':
+            engine.unpause(name)
+        elif transition == 'restart':
+            engine.restart(name)
+        elif transition == 'remove':
+            engine.remove(name, force=bool(self.params.get('force')), timeout=0 if force_kill else None)
+        else:  # pragma: no cover - plan() only returns the transitions above
+            raise ConfigError('unknown transition %r' % transition)

@@ -1,0 +1,200 @@
+# -*- coding: utf-8 -*-
+# Copyright: podkit.containers contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PodmanEngine: the podman CLI behind a run_command-like callable (internal; no stable API).
+
+``run_command(argv, data=None, env=None) -> (rc, stdout, stderr)``: a module passes a wrapper around
+AnsibleModule.run_command, a test a fake. Every failure is a PodmanError carrying the argv (which never
+holds a secret: registry credentials reach podman only through an auth file).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+
+from ansible_collections.podkit.containers.plugins.module_utils.errors import (
+    ConfigError,
+    PodmanError,
+    PodmanNotFoundError,
+)
+
+NOT_INSTALLED_MSG = 'podman is not installed on the target (or not in PATH): install podman or set executable'
+
+# What podman 4.x prints when the object of an inspect does not exist (rc 125 for all of them).
+_NOT_FOUND_MARKERS = ('no such container', 'no such object', 'image not known', 'no such image', 'not found')
+
+
+def _first_line(text):
+    """The line of podman's stderr that says what went wrong (pull prints progress lines before "Error: ...")."""
+    lines = [line.strip() for line in (text or '').splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith('Error: ')]
+    if errors:
+        return errors[0][len('Error: '):]
+    return lines[0] if lines else '(no error output)'
+
+
+class PodmanEngine(object):
+    """Runs podman; methods return parsed JSON or raise PodmanError."""
+
+    def __init__(self, run_command, executable='podman', which=None):
+        self._run_command = run_command
+        self.executable = self._find(executable or 'podman', which or shutil.which)
+
+    @staticmethod
+    def _find(executable, which):
+        if os.sep in executable:
+            if os.path.isfile(executable) and os.access(executable, os.X_OK):
+                return executable
+            raise PodmanNotFoundError('%s (%s is not an executable file)' % (NOT_INSTALLED_MSG, executable))
+        path = which(executable)
+        if not path:
+            raise PodmanNotFoundError(NOT_INSTALLED_MSG)
+        return path
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def _run(self, args, what, env=None):
+        argv = [self.executable] + list(args)
+        try:
+            rc, out, err = self._run_command(argv, env=env)
+        except OSError as exc:
+            # The executable vanished between _find and now, or is not runnable.
+            raise PodmanNotFoundError('%s (%s)' % (NOT_INSTALLED_MSG, exc), cmd=argv)
+        if rc != 0:
+            raise PodmanError('%s: %s' % (what, _first_line(err)), cmd=argv, rc=rc, stderr=err)
+        return out
+
+    def _inspect(self, kind, ref):
+        argv = [self.executable, kind, 'inspect', '--format', 'json', ref]
+        rc, out, err = self._run_command(argv, env=None)
+        if rc != 0:
+            low = (err or '').lower()
+            if any(marker in low for marker in _NOT_FOUND_MARKERS):
+                return None
+            raise PodmanError('podman %s inspect failed for %s: %s' % (kind, ref, _first_line(err)),
+                              cmd=argv, rc=rc, stderr=err)
+        try:
+            data = json.loads(out or '[]')
+        except ValueError:
+            raise PodmanError('podman %s inspect printed no JSON for %s' % (kind, ref), cmd=argv, rc=rc)
+        return data[0] if data else None
+
+    # -- queries -----------------------------------------------------------------------------------
+
+    def inspect_container(self, name):
+        """The container's ``podman container inspect`` object, or None when there is no such container."""
+        return self._inspect('container', name)
+
+    def inspect_image(self, ref):
+        """The image's ``podman image inspect`` object, or None when it is not in local storage."""
+        return self._inspect('image', ref)
+
+    def version(self):
+        out = self._run(['version', '--format', 'json'], 'podman version failed')
+        try:
+            return json.loads(out)
+        except ValueError:
+            raise PodmanError('podman version printed no JSON', cmd=[self.executable, 'version', '--format', 'json'])
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def create(self, args, name=None):
+        """``podman create <args>``; returns the new container's id."""
+        out = self._run(['create'] + list(args), 'podman create failed for container %s' % (name or '?'))
+        return out.strip()
+
+    def start(self, name):
+        self._run(['start', name], 'podman start failed for container %s' % name)
+
+    def stop(self, name, timeout=None):
+        """Send the container's stop signal, then SIGKILL after ``timeout`` seconds (container default when None).
+
+        podman 4.3 ``stop`` has no ``--signal``: the signal is the StopSignal fixed at create time.
+        """
+        args = ['stop']
+        if timeout is not None:
+            args += ['--time', str(int(timeout))]
+        self._run(args + [name], 'podman stop failed for container %s' % name)
+
+    def kill(self, name, signal='KILL'):
+        self._run(['kill', '--signal', str(signal), name], 'podman kill failed for container %s' % name)
+
+    def pause(self, name):
+        self._run(['pause', name], 'podman pause failed for container %s' % name)
+
+    def unpause(self, name):
+        self._run(['unpause', name], 'podman unpause failed for container %s' % name)
+
+    def restart(self, name, timeout=None):
+        args = ['restart']
+        if timeout is not None:
+            args += ['--time', str(int(timeout))]
+        self._run(args + [name], 'podman restart failed for container %s' % name)
+
+    def remove(self, name, force=False, timeout=None):
+        args = ['rm']
+        if force:
+            args.append('--force')
+            if timeout is not None:
+                args += ['--time', str(int(timeout))]
+        self._run(args + [name], 'podman rm failed for container %s' % name)
+
+    def pull(self, ref, auth_file=None, tls_verify=None, platform=None):
+        """``podman pull``; returns the pulled image id. Credentials only through ``auth_file``."""
+        args = ['pull', '--quiet']
+        if auth_file:
+            args += ['--authfile', auth_file]
+        if tls_verify is not None:
+            args.append('--tls-verify=%s' % ('true' if tls_verify else 'false'))
+        if platform:
+            args += ['--platform', platform]
+        out = self._run(args + [ref], 'podman pull failed for image %s' % ref)
+        lines = [line.strip() for line in out.splitlines() if line.strip()]
+        return lines[-1] if lines else None
+
+
+def registry_of(image):
+    """The registry host of a fully qualified image reference, or None for a short name."""
+    ref = image.split('@', 1)[0]
+    if '/' not in ref:
+        return None
+    first = ref.split('/', 1)[0]
+    if '.' in first or ':' in first or first == 'localhost':
+        return first
+    return None
+
+
+@contextmanager
+def temporary_auth_file(image, username, password):
+    """A containers-auth.json(5) file (0600, removed afterwards) holding one credential for ``image``'s registry.
+
+    Yields None when no credentials were given.
+    """
+    if username is None and password is None:
+        yield None
+        return
+    if not username or password is None:
+        raise ConfigError('username and password must be given together')
+    registry = registry_of(image)
+    if registry is None:
+        raise ConfigError('username/password need a fully qualified image (registry/repository:tag) to know which registry '
+                          'they are for; %s is a short name' % image)
+    token = base64.b64encode(('%s:%s' % (username, password)).encode('utf-8')).decode('ascii')
+    fd, path = tempfile.mkstemp(prefix='podkit-auth-', suffix='.json')
+    try:
+        os.chmod(path, 0o600)
+        with os.fdopen(fd, 'w') as handle:
+            json.dump({'auths': {registry: {'auth': token}}}, handle)
+        yield path
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
