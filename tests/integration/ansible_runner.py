@@ -62,7 +62,7 @@ def run_module(name, args, check=False, diff=False, env=None, verbosity=0, pytho
         cmd.append('--diff')
     if verbosity:
         cmd.append('-' + 'v' * verbosity)
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False,
                           env=_env(env, json_output=not verbosity), timeout=timeout)
     result = {}
     if not verbosity:
@@ -85,7 +85,7 @@ def run_playbook(path, extra_vars=None, check=False, diff=False, env=None, inven
         cmd.append('--check')
     if diff:
         cmd.append('--diff')
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False,
                           env=_env(env), timeout=timeout)
     try:
         parsed = json.loads(proc.stdout)
