@@ -1,0 +1,382 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: podkit.containers contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: container_state
+short_description: Manage the lifecycle of a podman container
+version_added: 0.1.0
+description:
+  - Brings one podman container to a desired state — V(present), V(started), V(stopped), V(paused),
+    V(restarted) or V(absent) — the way an operator does with C(podman run -d), C(pause)/C(unpause),
+    C(stop), C(kill), C(restart) and C(rm).
+  - The desired configuration is compared with the B(effective) configuration of an existing container
+    (C(podman inspect) of the container and of its image), not with the command line that created it.
+    An option that is not set is not compared, so image defaults and podman's own settings are never
+    reported as changes. When a set option differs, or the image the container runs is not the image
+    O(image) names (for example after a pull), the container is recreated (removed, then created with
+    the configuration given here) and brought to the desired state.
+  - A container of the same name created outside Ansible is treated like any other: if its effective
+    configuration matches, it is left alone; if not, it is recreated with this configuration.
+  - 'Check mode: the current container and image are inspected and the planned transitions are returned in
+    RV(actions) with RV(changed) and RV(diff), but nothing is pulled, created, started, stopped or removed.
+    With O(pull=always) check mode cannot know whether the registry has a newer image and predicts no pull
+    unless the image is missing locally.'
+author:
+  - podkit.containers contributors
+extends_documentation_fragment:
+  - podkit.containers.attributes
+  - podkit.containers.attributes.actiongroup_podman
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: partial
+    details:
+      - O(state=restarted) restarts the container on every run, so it always reports a change.
+options:
+  name:
+    description:
+      - Name of the container.
+    type: str
+    required: true
+  image:
+    description:
+      - Image to run, as podman understands it (V(registry.example.com/app:1.2), a short name resolved through
+        registries.conf, or an image id).
+      - Required unless O(state=absent).
+    type: str
+  state:
+    description:
+      - V(present) — the container exists (created when missing, not started; a running container is left
+        running, a recreated one gets back the run state it had).
+      - V(started) — the container runs (a paused container is unpaused).
+      - V(stopped) — the container does not run: it is sent its stop signal (O(stop_signal)) and killed after
+        O(stop_timeout) seconds. A missing container is created but not started.
+      - V(paused) — the container runs, paused.
+      - V(restarted) — the container is restarted (started when it was not running), on every run.
+      - V(absent) — the container is removed; a running one is stopped first (see O(force)).
+    type: str
+    choices: [present, started, stopped, paused, restarted, absent]
+    default: started
+  command:
+    description:
+      - Command (arguments to the entrypoint) to run instead of the image's C(CMD).
+      - A string is split like a shell would; a list is used as is.
+      - When not set, the image's C(CMD) is used and not compared.
+    type: raw
+  entrypoint:
+    description:
+      - Entrypoint to use instead of the image's C(ENTRYPOINT), as a list (or a string split like a shell would).
+    type: raw
+  env:
+    description:
+      - Environment variables. Only the variables given here are compared with the container; variables from
+        the image or set by podman are not changes. Removing a variable from this list does not recreate the
+        container (use O(recreate)).
+      - Quote values that YAML would read as booleans.
+    type: dict
+  ports:
+    description:
+      - Published ports, C([[ip:][host_port]:]container_port[/tcp|udp|sctp]), ranges allowed (V(8000-8001:80-81)).
+      - A port given without a host port is published on a random host port; any host port matches it.
+      - When set, the container must publish exactly these ports.
+    type: list
+    elements: str
+  volumes:
+    description:
+      - Mounts, C(source:container_path[:options]). C(source) is an absolute host path (bind mount) or a
+        volume name; C(container_path) alone is an anonymous volume. Options are C(ro), C(rw), C(z), C(Z),
+        C(U), C(O) and the propagation/suid/dev/exec flags of C(podman run --volume).
+      - Type, source, container path and read-only are compared; volumes the image declares are not changes.
+    type: list
+    elements: str
+  labels:
+    description:
+      - Labels. Only the labels given here are compared; labels from the image are merged by podman and are not changes.
+    type: dict
+  user:
+    description:
+      - User (and group), C(user[:group]) by name or id.
+    type: str
+  workdir:
+    description:
+      - Working directory inside the container.
+    type: str
+  network:
+    description:
+      - Network mode (V(bridge), V(host), V(none), V(slirp4netns), V(private), C(container:<name>)) or names of
+        podman networks to connect to.
+    type: list
+    elements: str
+  hostname:
+    description:
+      - Host name inside the container.
+    type: str
+  restart_policy:
+    description:
+      - Restart policy, V(no), V(always), V(unless-stopped), V(on-failure) or C(on-failure:N).
+    type: str
+  stop_signal:
+    description:
+      - Signal sent to stop the container, by name (V(SIGTERM), V(TERM)) or number. Fixed when the container is created.
+    type: str
+  stop_timeout:
+    description:
+      - Seconds to wait after the stop signal before the container is killed. Fixed when the container is created.
+    type: int
+  memory:
+    description:
+      - Memory limit, in bytes or with a unit (V(512m), V(1g)). Units are binary (1k = 1024).
+    type: str
+  cpus:
+    description:
+      - Number of CPUs the container may use (V(1.5)).
+    type: float
+  healthcheck:
+    description:
+      - Health check. Only the keys given are compared.
+    type: dict
+    suboptions:
+      test:
+        description:
+          - Command; a string runs through the container's shell (C(CMD-SHELL)), a list is executed directly,
+            V(NONE) disables the image's health check.
+        type: raw
+        required: true
+      interval:
+        description: Time between checks, as a duration (V(30s), V(1m30s)) or seconds.
+        type: str
+      timeout:
+        description: Time a check may take.
+        type: str
+      retries:
+        description: Consecutive failures before the container is unhealthy.
+        type: int
+      start_period:
+        description: Start-up time during which failures are not counted.
+        type: str
+  pull:
+    description:
+      - When to pull O(image).
+      - V(missing) — only when it is not in local storage.
+      - V(always) — on every run; the container is recreated when the pulled image differs from the one it runs.
+      - V(newer) — when the registry has a newer image than the local one. This version behaves like V(missing).
+      - V(never) — never; fails when the image is not in local storage.
+    type: str
+    choices: [missing, newer, always, never]
+    default: missing
+  platform:
+    description:
+      - Platform to pull, C(os/arch[/variant]) (V(linux/arm64)).
+    type: str
+  recreate:
+    description:
+      - Recreate the container even when its configuration matches.
+    type: bool
+    default: false
+  force_kill:
+    description:
+      - Kill the container (C(SIGKILL)) instead of stopping it with its stop signal, wherever it has to stop.
+    type: bool
+    default: false
+  force:
+    description:
+      - With O(state=absent), remove a running or paused container at once (C(podman rm --force)) instead of
+        stopping it first.
+    type: bool
+    default: false
+  executable:
+    description:
+      - Path or name of the podman executable on the target.
+    type: str
+    default: podman
+  username:
+    description:
+      - User name for the registry of O(image), used for pulls.
+      - Given to podman through a temporary auth file (mode 0600, removed afterwards), never on the command line.
+      - Needs a fully qualified O(image) (C(registry/repository:tag)).
+    type: str
+  password:
+    description:
+      - Password or token for O(username). Never logged, never on a command line.
+    type: str
+  auth_file:
+    description:
+      - Path of a containers-auth.json(5) file podman reads credentials from when pulling.
+      - Ignored when O(username) and O(password) are given.
+    type: path
+  validate_certs:
+    description:
+      - Verify the registry's TLS certificate when pulling. V(false) passes C(--tls-verify=false) to podman;
+        V(true) leaves the decision to podman and registries.conf.
+    type: bool
+    default: true
+    aliases: [tls_verify]
+notes:
+  - Requires podman on the target. Works as root and rootless (run as the user that owns the containers).
+  - Podman 4.3 cannot stop a paused container, so V(stopped) unpauses it first (or kills it with O(force_kill)).
+seealso:
+  - module: podkit.containers.image_pull
+'''
+
+EXAMPLES = r'''
+- name: Run a web server
+  podkit.containers.container_state:
+    name: web
+    image: registry.example.com/httpd:2.4
+    ports:
+      - 8080:80
+    env:
+      LOG_LEVEL: info
+    volumes:
+      - /srv/www:/usr/local/apache2/htdocs:ro
+    restart_policy: always
+
+- name: Stop it gracefully (SIGTERM, SIGKILL after 30 s)
+  podkit.containers.container_state:
+    name: web
+    image: registry.example.com/httpd:2.4
+    state: stopped
+
+- name: Pull the image again and recreate the container if it changed
+  podkit.containers.container_state:
+    name: web
+    image: registry.example.com/httpd:2.4
+    pull: always
+    username: deploy
+    password: "{{ registry_password }}"
+
+- name: Remove it
+  podkit.containers.container_state:
+    name: web
+    state: absent
+'''
+
+RETURN = r'''
+actions:
+  description:
+    - Transitions performed, in order (in check mode, the ones that would be performed). Empty when nothing changed.
+    - Among V(pull), V(create), V(recreate), V(start), V(stop), V(kill), V(pause), V(unpause), V(restart), V(remove).
+  returned: always
+  type: list
+  elements: str
+  sample: [pull, recreate, start]
+container:
+  description:
+    - The container after the task (in check mode, as it is now). Empty when there is no container.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Container id.
+      type: str
+    name:
+      description: Container name.
+      type: str
+    state:
+      description: V(created), V(running), V(paused) or V(exited).
+      type: str
+    status:
+      description: podman's own status word.
+      type: str
+    image:
+      description: Image name the container was created from.
+      type: str
+    image_id:
+      description: Id of the image the container runs.
+      type: str
+    exit_code:
+      description: Exit code of the last run.
+      type: int
+  sample:
+    id: 3c1e8a0d9f2b
+    name: web
+    state: running
+    status: running
+    image: registry.example.com/httpd:2.4
+    image_id: 4a2eff8fb50c5ef8a84fb0af231fb8b92672c828405aed564b870aaa72dee83e
+    exit_code: 0
+diff:
+  description:
+    - C(before) and C(after) with the container C(state) and the configuration keys that differ (for a new
+      container, the whole desired configuration).
+  returned: always
+  type: dict
+  sample:
+    before: {state: running, env: {LOG_LEVEL: debug}}
+    after: {state: running, env: {LOG_LEVEL: info}}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.podkit.containers.plugins.module_utils.common import run_module
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.container import ContainerManager
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type='str', required=True),
+        image=dict(type='str'),
+        state=dict(type='str', default='started', choices=['present', 'started', 'stopped', 'paused', 'restarted', 'absent']),
+        command=dict(type='raw'),
+        entrypoint=dict(type='raw'),
+        env=dict(type='dict'),
+        ports=dict(type='list', elements='str'),
+        volumes=dict(type='list', elements='str'),
+        labels=dict(type='dict'),
+        user=dict(type='str'),
+        workdir=dict(type='str'),
+        network=dict(type='list', elements='str'),
+        hostname=dict(type='str'),
+        restart_policy=dict(type='str'),
+        stop_signal=dict(type='str'),
+        stop_timeout=dict(type='int'),
+        memory=dict(type='str'),
+        cpus=dict(type='float'),
+        healthcheck=dict(type='dict', options=dict(
+            test=dict(type='raw', required=True),
+            interval=dict(type='str'),
+            timeout=dict(type='str'),
+            retries=dict(type='int'),
+            start_period=dict(type='str'),
+        )),
+        pull=dict(type='str', default='missing', choices=['missing', 'newer', 'always', 'never']),
+        platform=dict(type='str'),
+        recreate=dict(type='bool', default=False),
+        force_kill=dict(type='bool', default=False),
+        force=dict(type='bool', default=False),
+        executable=dict(type='str', default='podman'),
+        username=dict(type='str'),
+        password=dict(type='str', no_log=True),
+        auth_file=dict(type='path'),
+        validate_certs=dict(type='bool', default=True, aliases=['tls_verify']),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        required_if=[('state', state, ['image']) for state in ('present', 'started', 'stopped', 'paused', 'restarted')],
+        required_together=[('username', 'password')],
+        supports_check_mode=True,
+    )
+
+    def run_command(argv, data=None, env=None):
+        return module.run_command(argv, data=data, environ_update=env, check_rc=False)
+
+    def apply():
+        engine = PodmanEngine(run_command, executable=module.params['executable'])
+        return ContainerManager(engine, module.params, check_mode=module.check_mode).apply()
+
+    run_module(module, apply)
+
+
+if __name__ == '__main__':
+    main()
