@@ -1,0 +1,878 @@
+# -*- coding: utf-8 -*-
+# Copyright: podkit.containers contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""RegistryClient: the OCI distribution API over one requests.Session (internal; no stable API).
+
+Redirects are followed here, not by requests, so the Authorization header only ever goes to the
+registry's own origin (blob GETs usually redirect to object storage on another host).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import email.utils
+import json
+import re
+import time
+
+from ansible_collections.podkit.containers.plugins.module_utils.errors import (
+    AuthenticationError,
+    AuthorizationError,
+    DigestMismatchError,
+    ManifestError,
+    NotFoundError,
+    RegistryError,
+    RegistryUnreachableError,
+    TLSError,
+    TransferError,
+)
+from ansible_collections.podkit.containers.plugins.module_utils.registry.auth import (
+    LOGIN_HINT,
+    Authenticator,
+    basic_auth_value,
+    repository_scope,
+)
+from ansible_collections.podkit.containers.plugins.module_utils.registry.manifest import (
+    ACCEPT_ALL,
+    MAX_CONFIG_SIZE,
+    MAX_MANIFEST_SIZE,
+    SCHEMA1_TYPES,
+    digest_of,
+    hasher_for,
+    is_digest,
+    parse_manifest,
+)
+from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+
+try:
+    from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
+except ImportError:  # pragma: no cover - Python 2 is not a target
+    from urllib import quote, urlencode  # type: ignore
+    from urlparse import urljoin, urlsplit, urlunsplit  # type: ignore
+
+try:
+    import requests
+    from urllib3.exceptions import HTTPError as _Urllib3Error
+    HAS_REQUESTS = True
+    _NETWORK_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                       requests.exceptions.ChunkedEncodingError, _Urllib3Error)
+except ImportError:  # pragma: no cover - depends on the target
+    requests = None
+    HAS_REQUESTS = False
+    _NETWORK_ERRORS = ()
+
+DOCKER_HUB_NAMES = ('docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com')
+DOCKER_HUB_API = 'registry-1.docker.io'
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+BACKOFF_BASE = 0.5
+BACKOFF_MAX = 10.0
+MAX_RETRY_AFTER = 30.0
+MAX_REDIRECTS = 10
+CHUNK_SIZE = 1024 * 1024
+_ERROR_BODY_LIMIT = 64 * 1024
+_REDIRECTS = (301, 302, 303, 307, 308)
+_LINK_NEXT_RE = re.compile(r'<([^>]*)>\s*;[^,]*?rel="?next"?', re.IGNORECASE)
+
+
+class Credentials(object):
+    """Username/password or identity token; repr never shows the secret."""
+
+    __slots__ = ('username', 'password', 'identity_token')
+
+    def __init__(self, username=None, password=None, identity_token=None):
+        self.username = username
+        self.password = password
+        self.identity_token = identity_token
+
+    def __repr__(self):
+        return 'Credentials(username=%r, secret=%s)' % (self.username, '<hidden>' if (self.password or self.identity_token) else None)
+
+
+def _reference_text(repository, reference):
+    if is_digest(reference):
+        return '%s@%s' % (repository, reference)
+    return '%s:%s' % (repository, reference)
+
+
+def _media_type(response):
+    return (response.headers.get('Content-Type') or '').split(';', 1)[0].strip()
+
+
+def _short(exc):
+    text = str(exc)
+    return text if len(text) <= 300 else text[:300] + '...'
+
+
+def parse_retry_after(value, now=None):
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        parsed = email.utils.parsedate_tz(value)
+    except (TypeError, ValueError):
+        parsed = None
+    if not parsed:
+        return None
+    return max(0.0, email.utils.mktime_tz(parsed) - (now if now is not None else time.time()))
+
+
+class _HashingReader(object):
+    """A file-like body for uploads: counts and hashes what requests reads; ``len()`` gives Content-Length."""
+
+    def __init__(self, stream, size, digest):
+        self._stream = stream
+        self._size = size
+        self.hasher = hasher_for(digest)
+        self.count = 0
+
+    def __len__(self):
+        return self._size
+
+    def read(self, amount=-1):
+        data = self._stream.read(amount if amount is not None else -1)
+        if data:
+            self.count += len(data)
+            self.hasher.update(data)
+        return data
+
+    def close(self):
+        close = getattr(self._stream, 'close', None)
+        if close:
+            close()
+
+
+class RegistryClient(object):
+    """Talks the distribution API to one registry.
+
+    ``registry`` is ``host[:port]`` (docker.io is reached at registry-1.docker.io). ``conf`` offers
+    ``is_insecure(registry)``; ``credentials`` is a callable ``(registry, repository) -> credentials or None``.
+    ``sleep`` and ``clock`` are injectable for tests. ``stats`` counts HTTP requests per method.
+    """
+
+    def __init__(self, registry, options=None, conf=None, session=None, credentials=None, sleep=None, clock=None):
+        if not HAS_REQUESTS:  # pragma: no cover - common.require_registry_libs fails first
+            raise RegistryError('the Python library requests is required to talk to registry %s' % registry, registry=registry)
+        name = (registry or '').strip()
+        for prefix in ('https://', 'http://'):
+            if name.lower().startswith(prefix):
+                name = name[len(prefix):]
+        name = name.rstrip('/')
+        if not name:
+            raise RegistryError('no registry given')
+        if name.lower() in DOCKER_HUB_NAMES:
+            self.registry = 'docker.io'
+            self.host = DOCKER_HUB_API
+        else:
+            self.registry = name
+            self.host = name
+        self.options = options or RegistryOptions()
+        self.insecure = bool(self.options.insecure) or bool(conf is not None and conf.is_insecure(self.registry))
+        self.session = session if session is not None else requests.Session()
+        self._configure_tls()
+        self.stats = {}
+        self.retries = max(0, int(self.options.retries if self.options.retries is not None else 3))
+        self.timeout = self.options.timeout or 30.0
+        self._sleep = sleep or time.sleep
+        self._clock = clock or time.time
+        self._scheme = None
+        self._credentials_cb = credentials
+        self._credentials_cache = {}
+        self._login_credentials = None
+        self.auth = Authenticator(self.registry, self._send_raw, self._credentials_for, clock=self._clock, timeout=self.timeout)
+
+    # -- transport --------------------------------------------------------------------------------
+    def _configure_tls(self):
+        opts = self.options
+        if self.insecure or not opts.validate_certs:
+            self.session.verify = False
+        elif opts.ca_cert:
+            self.session.verify = opts.ca_cert
+        else:
+            self.session.verify = True
+        if opts.client_cert:
+            self.session.cert = (opts.client_cert, opts.client_key) if opts.client_key else opts.client_cert
+
+    @property
+    def scheme(self):
+        return self._scheme
+
+    def _send_raw(self, method, url, **kwargs):
+        self.stats[method] = self.stats.get(method, 0) + 1
+        kwargs.setdefault('timeout', self.timeout)
+        # Per request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a Session's verify (requests#3829),
+        # which would silently drop ca_cert or validate_certs: false.
+        kwargs.setdefault('verify', self.session.verify)
+        return self.session.request(method, url, **kwargs)
+
+    def _origin(self, url):
+        parts = urlsplit(url)
+        default = {'https': 443, 'http': 80}.get(parts.scheme)
+        try:
+            port = parts.port or default
+        except ValueError:
+            port = None
+        return (parts.scheme, (parts.hostname or '').lower(), port)
+
+    def _base(self):
+        return '%s://%s' % (self._scheme or 'https', self.host)
+
+    def _url(self, path):
+        if path.startswith(('https://', 'http://')):
+            return path
+        return self._base() + path
+
+    def _ensure_scheme(self):
+        if self._scheme:
+            return
+        if not self.insecure:
+            self._scheme = 'https'
+            return
+        # As podman does for insecure registries: https without verification first, plain http if that fails.
+        try:
+            response = self._send_raw('GET', 'https://%s/v2/' % self.host, allow_redirects=False)
+        except requests.exceptions.RequestException:
+            self._scheme = 'http'
+            return
+        self._scheme = 'https'
+        if response.status_code == 401:
+            self.auth.learn(response.headers.get('WWW-Authenticate'))
+        response.close()
+
+    def _network_error(self, exc, repository=None):
+        text = str(exc)
+        lowered = text.lower()
+        kw = dict(registry=self.registry, repository=repository)
+        if isinstance(exc, requests.exceptions.SSLError) or 'ssl' in lowered and 'error' in lowered:
+            if 'certificate verify failed' in lowered or 'certificate_verify_failed' in lowered:
+                if 'hostname mismatch' in lowered or "doesn't match" in lowered or 'ip address mismatch' in lowered:
+                    return TLSError('certificate of registry %s does not match its host name: %s' % (self.registry, _short(exc)), **kw)
+                return TLSError('certificate verify failed for %s: pass ca_cert (the CA bundle) or validate_certs: false' % self.registry, **kw)
+            if any(marker in lowered for marker in ('wrong version number', 'wrong_version_number', 'record layer failure',
+                                                     'record_layer_failure', 'unknown protocol', 'http request',
+                                                     'packet length too long', 'unexpected eof')):
+                return TLSError('registry %s does not speak TLS (%s); mark it insecure (insecure: true or registries.conf) '
+                                'if plain http is intended' % (self.registry, _short(exc)), **kw)
+            return TLSError('TLS handshake with registry %s failed: %s' % (self.registry, _short(exc)), **kw)
+        if isinstance(exc, requests.exceptions.Timeout) or 'timed out' in lowered:
+            return RegistryUnreachableError('registry %s did not answer within %s s; check the network or raise timeout'
+                                            % (self.registry, self.timeout), **kw)
+        if 'connection refused' in lowered or 'errno 111' in lowered:
+            return RegistryUnreachableError('cannot connect to registry %s: connection refused; check the address and that the '
+                                            'registry is running' % self.registry, **kw)
+        if 'name or service not known' in lowered or 'nodename nor servname' in lowered or 'nameresolution' in lowered \
+                or 'failed to resolve' in lowered or 'temporary failure in name resolution' in lowered:
+            return RegistryUnreachableError('cannot resolve the host name of registry %s; check the address' % self.registry, **kw)
+        return RegistryUnreachableError('cannot connect to registry %s: %s' % (self.registry, _short(exc)), **kw)
+
+    def _backoff(self, attempt, retry_after=None):
+        if retry_after is not None:
+            delay = min(retry_after, MAX_RETRY_AFTER)
+        else:
+            delay = min(BACKOFF_BASE * (2 ** attempt), BACKOFF_MAX)
+        if delay > 0:
+            self._sleep(delay)
+
+    def _send_following(self, method, url, headers, data, stream):
+        """One request, following redirects of GET/HEAD ourselves; Authorization only to the registry origin."""
+        base_origin = self._origin(self._base())
+        headers = dict(headers)
+        if 'Authorization' in headers and self._origin(url) != base_origin:
+            del headers['Authorization']
+        for dummy in range(MAX_REDIRECTS + 1):
+            response = self._send_raw(method, url, headers=headers, data=data, stream=stream, allow_redirects=False)
+            location = response.headers.get('Location')
+            if response.status_code not in _REDIRECTS or not location or method not in ('GET', 'HEAD'):
+                return response
+            response.close()
+            url = urljoin(response.url or url, location)
+            if not url.startswith(('https://', 'http://')):
+                raise TransferError('registry %s redirected to an unsupported URL scheme' % self.registry, registry=self.registry)
+            if self._origin(url) != base_origin:
+                headers.pop('Authorization', None)
+        raise TransferError('registry %s redirected more than %d times' % (self.registry, MAX_REDIRECTS), registry=self.registry)
+
+    def _request(self, method, path, scopes=None, repository=None, headers=None, data=None, stream=False, retry=True):
+        """Send with auth, one re-authentication on 401 and retries on transient failures.
+
+        ``scopes`` None means an anonymous request that does not react to 401. ``data`` may be a callable
+        returning a fresh body for every attempt. Returns the final response (any status).
+        """
+        self._ensure_scheme()
+        url = self._url(path)
+        attempt = 0
+        reauthenticated = False
+        while True:
+            send_headers = dict(headers or {})
+            if scopes is not None:
+                value = self.auth.authorization(scopes, repository=repository)
+                if value:
+                    send_headers['Authorization'] = value
+            body = data() if callable(data) else data
+            try:
+                response = self._send_following(method, url, send_headers, body, stream)
+            except requests.exceptions.SSLError as exc:
+                raise self._network_error(exc, repository)
+            except _NETWORK_ERRORS as exc:
+                if retry and attempt < self.retries:
+                    self._backoff(attempt)
+                    attempt += 1
+                    continue
+                raise self._network_error(exc, repository)
+            finally:
+                if callable(data) and hasattr(body, 'close'):
+                    body.close()
+            status = response.status_code
+            if status == 401 and scopes is not None and not reauthenticated:
+                challenge = self.auth.learn(response.headers.get('WWW-Authenticate'))
+                usable = challenge is not None and (challenge.scheme == 'bearer' or self.auth.credentials(repository) is not None)
+                if usable and not (challenge.scheme == 'basic' and 'Authorization' in send_headers):
+                    reauthenticated = True
+                    if challenge.scopes:
+                        scopes = list(scopes) + list(challenge.scopes)
+                    self.auth.forget(scopes)
+                    response.close()
+                    continue
+            if status in RETRY_STATUSES and retry and attempt < self.retries:
+                wait = parse_retry_after(response.headers.get('Retry-After'), self._clock()) if status in (429, 503) else None
+                response.close()
+                self._backoff(attempt, wait)
+                attempt += 1
+                continue
+            return response
+
+    # -- errors -----------------------------------------------------------------------------------
+    @staticmethod
+    def _error_body(response):
+        try:
+            if response.request is not None and response.request.method == 'HEAD':
+                return ''
+        except AttributeError:
+            pass
+        try:
+            chunks = []
+            total = 0
+            for chunk in response.iter_content(8192):
+                chunks.append(chunk)
+                total += len(chunk)
+                if total >= _ERROR_BODY_LIMIT:
+                    break
+            return b''.join(chunks)[:_ERROR_BODY_LIMIT].decode('utf-8', 'replace')
+        except Exception:  # pylint: disable=broad-except
+            return ''
+        finally:
+            response.close()
+
+    @staticmethod
+    def _server_errors(text):
+        """(codes, "CODE: message; ...") from the distribution error body."""
+        try:
+            body = json.loads(text)
+        except ValueError:
+            return [], ''
+        errors = body.get('errors') if isinstance(body, dict) else None
+        if not isinstance(errors, list):
+            return [], ''
+        codes = []
+        parts = []
+        for item in errors:
+            if not isinstance(item, dict):
+                continue
+            code = str(item.get('code') or '')
+            message = str(item.get('message') or '')
+            codes.append(code)
+            parts.append(': '.join(p for p in (code, message) if p))
+        return codes, '; '.join(parts)[:500]
+
+    def _error(self, response, what, repository=None, not_found=None):
+        """The typed error for an unexpected response to an operation on ``what``."""
+        status = response.status_code
+        codes, server = self._server_errors(self._error_body(response))
+        suffix = (' (%s)' % server) if server else ''
+        kw = dict(registry=self.registry, repository=repository, status=status)
+        if codes:
+            kw['error_codes'] = codes
+        if status == 401:
+            creds = self.auth.credentials(repository)
+            if creds is not None and getattr(creds, 'username', None):
+                return AuthenticationError('unauthorized: the registry %s rejected the credentials for user %s for %s%s; %s'
+                                           % (self.registry, creds.username, what, suffix, LOGIN_HINT), **kw)
+            return AuthenticationError('unauthorized: %s in registry %s requires authentication%s; %s'
+                                       % (what, self.registry, suffix, LOGIN_HINT), **kw)
+        if status == 403:
+            return AuthorizationError('denied: access to %s in registry %s is forbidden%s' % (what, self.registry, suffix), **kw)
+        if status == 404:
+            if 'NAME_UNKNOWN' in codes and repository:
+                return NotFoundError('repository %s not found in registry %s%s' % (repository, self.registry, suffix), **kw)
+            return NotFoundError((not_found or '%s not found in registry %s') % (what, self.registry) + suffix, **kw)
+        if status == 400 and ('DIGEST_INVALID' in codes or 'SIZE_INVALID' in codes):
+            return DigestMismatchError('registry %s rejected %s: the content does not match its digest or size%s'
+                                       % (self.registry, what, suffix), **kw)
+        if status == 429:
+            return TransferError('registry %s keeps answering 429 Too Many Requests for %s%s; try again later'
+                                 % (self.registry, what, suffix), **kw)
+        return TransferError('registry %s answered HTTP %d for %s%s' % (self.registry, status, what, suffix), **kw)
+
+    # -- credentials ------------------------------------------------------------------------------
+    def _credentials_for(self, repository=None):
+        if self._login_credentials is not None:
+            return self._login_credentials
+        if self.options.username and self.options.password:
+            return Credentials(self.options.username, self.options.password)
+        if repository in self._credentials_cache:
+            return self._credentials_cache[repository]
+        if self._credentials_cb is not None:
+            found = self._credentials_cb(self.registry, repository)
+        else:
+            found = self._lookup_credentials(repository)
+        self._credentials_cache[repository] = found
+        return found
+
+    def _lookup_credentials(self, repository):
+        try:
+            from ansible_collections.podkit.containers.plugins.module_utils.registry import credentials as cred_module
+        except ImportError:
+            return None
+        lookup = getattr(cred_module, 'lookup_credentials', None)
+        if lookup is None:
+            return None
+        return lookup(self.registry, repository=repository, auth_file=self.options.auth_file)
+
+    # -- API: base --------------------------------------------------------------------------------
+    def ping(self):
+        """GET /v2/ anonymously: dict(registry, scheme, status, auth ('basic'/'bearer'/None), realm, service, api_version)."""
+        response = self._request('GET', '/v2/')
+        status = response.status_code
+        challenge = None
+        if status == 401:
+            challenge = self.auth.learn(response.headers.get('WWW-Authenticate'))
+        elif status == 404:
+            response.close()
+            raise RegistryError('registry %s does not implement the distribution API v2 (GET /v2/ answered 404)' % self.registry,
+                                registry=self.registry, status=status)
+        elif status != 200:
+            raise self._error(response, 'the API endpoint /v2/')
+        response.close()
+        return {
+            'registry': self.registry,
+            'scheme': self._scheme,
+            'status': status,
+            'auth': challenge.scheme if challenge else None,
+            'realm': challenge.realm if challenge else None,
+            'service': challenge.service if challenge else None,
+            'api_version': response.headers.get('Docker-Distribution-API-Version'),
+        }
+
+    def verify_login(self, username, password=None, identity_token=None):
+        """Check credentials against the registry; returns 'basic', 'bearer' or 'none' (no auth required).
+
+        On success the client keeps using these credentials.
+        """
+        info = self.ping()
+        creds = Credentials(username, password, identity_token)
+        if info['auth'] is None:
+            self._login_credentials = creds
+            return 'none'
+        rejected = 'unauthorized: the registry %s rejected the credentials for user %s; %s' % (self.registry, username, LOGIN_HINT)
+        if info['auth'] == 'basic':
+            headers = {'Authorization': basic_auth_value(username, password)}
+            response = self._request('GET', '/v2/', headers=headers)
+            kind = 'basic'
+        elif info['auth'] == 'bearer':
+            token = self.auth.token((), credentials=creds)
+            response = self._request('GET', '/v2/', headers={'Authorization': 'Bearer ' + token.value})
+            kind = 'bearer'
+        else:
+            raise AuthenticationError('registry %s asks for an unsupported authentication scheme %s' % (self.registry, info['auth']),
+                                      registry=self.registry)
+        status = response.status_code
+        response.close()
+        if status == 401:
+            raise AuthenticationError(rejected, registry=self.registry, status=status)
+        if status != 200:
+            raise self._error(response, 'the API endpoint /v2/')
+        self._login_credentials = creds
+        self._credentials_cache.clear()
+        return kind
+
+    # -- API: manifests ---------------------------------------------------------------------------
+    @staticmethod
+    def _manifest_path(repository, reference):
+        return '/v2/%s/manifests/%s' % (repository, quote(reference, safe=':@'))
+
+    def head_manifest(self, repository, reference, accept=None):
+        """dict(digest, mediaType, size) of a manifest; NotFoundError when it does not exist."""
+        what = 'manifest for %s' % _reference_text(repository, reference)
+        # distribution 2.8 answers 404 for an OCI manifest unless OCI types are accepted: always send them all.
+        headers = {'Accept': ', '.join(accept or ACCEPT_ALL)}
+        response = self._request('HEAD', self._manifest_path(repository, reference), scopes=[repository_scope(repository, 'pull')],
+                                 repository=repository, headers=headers)
+        if response.status_code != 200:
+            raise self._error(response, what, repository)
+        response.close()
+        digest = response.headers.get('Docker-Content-Digest')
+        if not is_digest(digest):
+            digest = reference if is_digest(reference) else None
+        media_type = _media_type(response)
+        try:
+            size = int(response.headers.get('Content-Length'))
+        except (TypeError, ValueError):
+            size = None
+        if digest is None or not media_type:
+            return self.get_manifest(repository, reference, accept=accept).descriptor
+        return {'digest': digest, 'mediaType': media_type, 'size': size}
+
+    def manifest_exists(self, repository, reference, accept=None):
+        try:
+            self.head_manifest(repository, reference, accept=accept)
+        except NotFoundError:
+            return False
+        return True
+
+    def get_manifest(self, repository, reference, accept=None):
+        """The verified :class:`manifest.Manifest`."""
+        ref_text = _reference_text(repository, reference)
+        what = 'manifest for %s' % ref_text
+        headers = {'Accept': ', '.join(accept or ACCEPT_ALL)}
+        path = self._manifest_path(repository, reference)
+        attempt = 0
+        while True:
+            response = self._request('GET', path, scopes=[repository_scope(repository, 'pull')], repository=repository,
+                                     headers=headers, stream=True)
+            if response.status_code != 200:
+                raise self._error(response, what, repository)
+            too_large = ManifestError('manifest of %s in registry %s is larger than 4 MiB' % (ref_text, self.registry),
+                                      registry=self.registry, repository=repository)
+            try:
+                length = int(response.headers.get('Content-Length'))
+            except (TypeError, ValueError):
+                length = None
+            if length is not None and length > MAX_MANIFEST_SIZE:
+                response.close()
+                raise too_large
+            try:
+                raw = self._read_capped(response, MAX_MANIFEST_SIZE)
+            except _NETWORK_ERRORS as exc:
+                response.close()
+                if attempt < self.retries:
+                    self._backoff(attempt)
+                    attempt += 1
+                    continue
+                raise TransferError('reading %s from registry %s failed: %s' % (what, self.registry, _short(exc)),
+                                    registry=self.registry, repository=repository)
+            if raw is None:
+                raise too_large
+            break
+        manifest = parse_manifest(raw, _media_type(response), expected_digest=reference if is_digest(reference) else None,
+                                  registry=self.registry, repository=repository,
+                                  what='manifest of %s in registry %s' % (ref_text, self.registry))
+        announced = response.headers.get('Docker-Content-Digest')
+        if is_digest(announced):
+            actual = manifest.digest if announced.startswith('sha256:') else digest_of(raw, announced.partition(':')[0])
+            if actual != announced:
+                raise DigestMismatchError('manifest of %s in registry %s hashes to %s but the registry announced %s'
+                                          % (ref_text, self.registry, actual, announced),
+                                          registry=self.registry, repository=repository, expected=announced, actual=actual)
+        return manifest
+
+    @staticmethod
+    def _read_capped(response, limit):
+        """The body, or None as soon as it exceeds ``limit`` bytes (an endless body is never read whole)."""
+        chunks = []
+        total = 0
+        try:
+            for chunk in response.iter_content(65536):
+                total += len(chunk)
+                if total > limit:
+                    return None
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return b''.join(chunks)
+
+    def put_manifest(self, repository, reference, raw, media_type):
+        """Upload a manifest under a tag or digest; returns its digest (checked against the registry's)."""
+        what = 'manifest for %s' % _reference_text(repository, reference)
+        if media_type in SCHEMA1_TYPES:
+            expected = parse_manifest(raw, media_type).digest
+        else:
+            expected = digest_of(raw)
+        if is_digest(reference) and reference != expected:
+            raise DigestMismatchError('manifest pushed as %s hashes to %s' % (_reference_text(repository, reference), expected),
+                                      registry=self.registry, repository=repository, expected=reference, actual=expected)
+        response = self._request('PUT', self._manifest_path(repository, reference),
+                                 scopes=[repository_scope(repository, 'pull,push')], repository=repository,
+                                 headers={'Content-Type': media_type}, data=raw)
+        if response.status_code not in (200, 201, 202):
+            raise self._error(response, what, repository)
+        response.close()
+        announced = response.headers.get('Docker-Content-Digest')
+        if announced and is_digest(announced) and announced.startswith('sha256:') and announced != expected:
+            raise DigestMismatchError('registry %s stored %s as %s, but it hashes to %s' % (self.registry, what, announced, expected),
+                                      registry=self.registry, repository=repository, expected=expected, actual=announced)
+        return expected
+
+    def delete_manifest(self, repository, digest):
+        response = self._request('DELETE', self._manifest_path(repository, digest),
+                                 scopes=[repository_scope(repository, 'pull,push,delete')], repository=repository)
+        if response.status_code not in (200, 202):
+            raise self._error(response, 'manifest for %s' % _reference_text(repository, digest), repository)
+        response.close()
+
+    # -- API: blobs -------------------------------------------------------------------------------
+    def _blob_what(self, repository, digest):
+        return 'blob %s in repository %s' % (digest, repository)
+
+    def blob_exists(self, repository, digest):
+        """The blob's size when the repository has it, else None."""
+        response = self._request('HEAD', '/v2/%s/blobs/%s' % (repository, digest), scopes=[repository_scope(repository, 'pull')],
+                                 repository=repository)
+        if response.status_code == 404:
+            response.close()
+            return None
+        if response.status_code != 200:
+            raise self._error(response, self._blob_what(repository, digest), repository)
+        response.close()
+        try:
+            return int(response.headers.get('Content-Length'))
+        except (TypeError, ValueError):
+            return 0
+
+    def iter_blob(self, repository, digest, size=None, chunk_size=CHUNK_SIZE):
+        """Stream a blob in chunks, verifying digest and size; a dropped connection resumes with Range."""
+        hasher = hasher_for(digest)
+        what = self._blob_what(repository, digest)
+        kw = dict(registry=self.registry, repository=repository)
+        path = '/v2/%s/blobs/%s' % (repository, digest)
+        scopes = [repository_scope(repository, 'pull')]
+        offset = 0
+        failures = 0
+        while True:
+            headers = {'Accept-Encoding': 'identity'}
+            if offset:
+                headers['Range'] = 'bytes=%d-' % offset
+            response = self._request('GET', path, scopes=scopes, repository=repository, headers=headers, stream=True)
+            status = response.status_code
+            if status == 416 and size is not None and offset == size:
+                response.close()
+                break
+            if status not in (200, 206):
+                raise self._error(response, what, repository, not_found='%s not found in registry %s')
+            skip = 0
+            if offset:
+                if status == 206:
+                    match = re.match(r'^\s*bytes\s+(\d+)-', response.headers.get('Content-Range') or '')
+                    if not match or int(match.group(1)) != offset:
+                        response.close()
+                        raise TransferError('registry %s answered a resumed download of %s with the wrong range %r'
+                                            % (self.registry, what, response.headers.get('Content-Range')), **kw)
+                else:
+                    # The server ignored Range and sends everything again: drop what we already have.
+                    skip = offset
+            progressed = False
+            try:
+                length = int(response.headers.get('Content-Length'))
+            except (TypeError, ValueError):
+                length = None
+            received = 0
+            try:
+                for chunk in response.raw.stream(chunk_size, decode_content=False):
+                    received += len(chunk)
+                    if skip:
+                        if len(chunk) <= skip:
+                            skip -= len(chunk)
+                            continue
+                        chunk = chunk[skip:]
+                        skip = 0
+                    offset += len(chunk)
+                    if size is not None and offset > size:
+                        response.close()
+                        raise DigestMismatchError('%s of registry %s is larger than the announced %d bytes' % (what, self.registry, size),
+                                                  expected_size=size, **kw)
+                    hasher.update(chunk)
+                    progressed = True
+                    yield chunk
+                # A short body that delivered its whole Content-Length is a size mismatch, not a dropped connection.
+                complete = size is None or offset >= size or (length is not None and received >= length)
+            except _NETWORK_ERRORS as exc:
+                complete = False
+                error = exc
+            else:
+                error = None
+            finally:
+                response.close()
+            if complete:
+                break
+            failures = 0 if progressed else failures + 1
+            if failures > self.retries:
+                reason = _short(error) if error is not None else 'the connection closed early'
+                raise TransferError('download of %s from registry %s was interrupted at byte %d: %s'
+                                    % (what, self.registry, offset, reason), **kw)
+            self._backoff(max(0, failures - 1))
+        actual = '%s:%s' % (digest.partition(':')[0], hasher.hexdigest())
+        if size is not None and offset != size:
+            raise DigestMismatchError('%s of registry %s has %d bytes, expected %d' % (what, self.registry, offset, size),
+                                      expected_size=size, actual_size=offset, **kw)
+        if actual != digest:
+            raise DigestMismatchError('%s of registry %s has digest %s' % (what, self.registry, actual),
+                                      expected=digest, actual=actual, **kw)
+
+    def download_blob(self, repository, digest, size, fileobj):
+        """Write a verified blob to ``fileobj``; returns the number of bytes written."""
+        written = 0
+        for chunk in self.iter_blob(repository, digest, size=size):
+            fileobj.write(chunk)
+            written += len(chunk)
+        return written
+
+    def get_blob_bytes(self, repository, digest, max_size=MAX_CONFIG_SIZE):
+        """A small verified blob (an image config) in memory; ManifestError beyond ``max_size``."""
+        chunks = []
+        total = 0
+        for chunk in self.iter_blob(repository, digest, chunk_size=65536):
+            total += len(chunk)
+            if total > max_size:
+                raise ManifestError('%s of registry %s is larger than %d bytes' % (self._blob_what(repository, digest), self.registry,
+                                                                                    max_size),
+                                    registry=self.registry, repository=repository)
+            chunks.append(chunk)
+        return b''.join(chunks)
+
+    def _location(self, response, what, repository):
+        location = response.headers.get('Location')
+        if not location:
+            raise TransferError('registry %s answered %s without a Location header' % (self.registry, what),
+                                registry=self.registry, repository=repository)
+        # Location may be relative (distribution answers a path); keep its query (the upload state).
+        return urljoin(response.url or self._base(), location)
+
+    @staticmethod
+    def _with_query(url, **params):
+        parts = urlsplit(url)
+        query = parts.query
+        extra = urlencode(sorted(params.items()))
+        query = (query + '&' + extra) if query else extra
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+    def _cancel_upload(self, location, scopes, repository):
+        try:
+            response = self._request('DELETE', location, scopes=scopes, repository=repository, retry=False)
+            response.close()
+        except RegistryError:
+            pass
+
+    def upload_blob(self, repository, digest, size, open_stream):
+        """Upload a blob: POST, streamed PATCH, PUT ?digest= (monolithic PUT if PATCH is refused). Returns the digest.
+
+        ``open_stream()`` returns a fresh readable file-like object each time (it is called again on retries).
+        """
+        attempt = 0
+        while True:
+            try:
+                return self._upload_once(repository, digest, size, open_stream)
+            except (TransferError, RegistryUnreachableError) as exc:
+                if isinstance(exc, TLSError) or attempt >= self.retries or (exc.status is not None and exc.status not in RETRY_STATUSES):
+                    raise
+                self._backoff(attempt)
+                attempt += 1
+
+    def _upload_once(self, repository, digest, size, open_stream):
+        what = self._blob_what(repository, digest)
+        kw = dict(registry=self.registry, repository=repository)
+        scopes = [repository_scope(repository, 'pull,push')]
+        response = self._request('POST', '/v2/%s/blobs/uploads/' % repository, scopes=scopes, repository=repository,
+                                 headers={'Content-Length': '0'})
+        if response.status_code not in (202, 201):
+            raise self._error(response, 'upload of %s' % what, repository)
+        response.close()
+        location = self._location(response, 'the upload start of %s' % what, repository)
+        readers = []
+
+        def body():
+            reader = _HashingReader(open_stream(), size, digest)
+            readers.append(reader)
+            return reader
+
+        try:
+            response = self._request('PATCH', location, scopes=scopes, repository=repository,
+                                     headers={'Content-Type': 'application/octet-stream'}, data=body, retry=False)
+        except _NETWORK_ERRORS as exc:
+            self._cancel_upload(location, scopes, repository)
+            raise TransferError('upload of %s to registry %s failed: %s' % (what, self.registry, _short(exc)), **kw)
+        except RegistryUnreachableError:
+            self._cancel_upload(location, scopes, repository)
+            raise
+        if response.status_code in (202, 204):
+            response.close()
+            reader = readers[-1]
+            actual = '%s:%s' % (digest.partition(':')[0], reader.hasher.hexdigest())
+            if reader.count != size or actual != digest:
+                self._cancel_upload(location, scopes, repository)
+                raise DigestMismatchError('the local content of %s has %d bytes and digest %s, expected %d bytes and %s'
+                                          % (what, reader.count, actual, size, digest), expected=digest, actual=actual, **kw)
+            location = self._location(response, 'the upload of %s' % what, repository) if response.headers.get('Location') else location
+            response = self._request('PUT', self._with_query(location, digest=digest), scopes=scopes, repository=repository,
+                                     headers={'Content-Length': '0'}, data=b'', retry=False)
+        elif response.status_code in (405, 501):
+            # No chunked uploads: send the blob in one PUT.
+            response.close()
+            response = self._request('PUT', self._with_query(location, digest=digest), scopes=scopes, repository=repository,
+                                     headers={'Content-Type': 'application/octet-stream'}, data=body, retry=False)
+        else:
+            self._cancel_upload(location, scopes, repository)
+            raise self._error(response, 'upload of %s' % what, repository)
+        if response.status_code not in (201, 204):
+            raise self._error(response, 'upload of %s' % what, repository)
+        response.close()
+        announced = response.headers.get('Docker-Content-Digest')
+        if announced and is_digest(announced) and announced != digest:
+            raise DigestMismatchError('registry %s stored %s as %s' % (self.registry, what, announced),
+                                      expected=digest, actual=announced, **kw)
+        return digest
+
+    def mount_blob(self, repository, digest, from_repository):
+        """Cross-repository mount: True when mounted (201), False when the registry declined (202; upload cancelled)."""
+        scopes = [repository_scope(repository, 'pull,push'), repository_scope(from_repository, 'pull')]
+        path = '/v2/%s/blobs/uploads/?%s' % (repository, urlencode([('mount', digest), ('from', from_repository)]))
+        response = self._request('POST', path, scopes=scopes, repository=repository, headers={'Content-Length': '0'})
+        status = response.status_code
+        if status == 201:
+            response.close()
+            return True
+        if status == 202:
+            response.close()
+            if response.headers.get('Location'):
+                self._cancel_upload(self._location(response, 'a mount', repository), scopes, repository)
+            return False
+        raise self._error(response, 'mount of blob %s from %s into %s' % (digest, from_repository, repository), repository)
+
+    # -- API: tags --------------------------------------------------------------------------------
+    def list_tags(self, repository, page_size=None):
+        """All tags of a repository, following ``Link: <...>; rel="next"`` pagination."""
+        url = '/v2/%s/tags/list' % repository
+        if page_size:
+            url += '?n=%d' % int(page_size)
+        scopes = [repository_scope(repository, 'pull')]
+        tags = []
+        seen = set()
+        while url:
+            response = self._request('GET', url, scopes=scopes, repository=repository)
+            if response.status_code == 404:
+                raise self._error(response, 'repository %s' % repository, repository, not_found='%s not found in registry %s')
+            if response.status_code != 200:
+                raise self._error(response, 'the tag list of %s' % repository, repository)
+            try:
+                body = json.loads(response.content.decode('utf-8'))
+            except (ValueError, UnicodeDecodeError):
+                raise TransferError('registry %s answered an invalid tag list for %s' % (self.registry, repository),
+                                    registry=self.registry, repository=repository)
+            tags.extend(t for t in (body.get('tags') if isinstance(body, dict) else None) or [] if isinstance(t, str))
+            seen.add(response.url)
+            match = _LINK_NEXT_RE.search(response.headers.get('Link') or '')
+            url = urljoin(response.url, match.group(1)) if match else None
+            if url in seen:
+                break
+        return tags

@@ -1,0 +1,248 @@
+# -*- coding: utf-8 -*-
+# Copyright: podkit.containers contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import json
+
+import pytest
+
+from ansible_collections.podkit.containers.plugins.module_utils.errors import AuthenticationError
+from ansible_collections.podkit.containers.plugins.module_utils.registry.auth import (
+    Authenticator,
+    merge_scopes,
+    parse_www_authenticate,
+    repository_scope,
+    split_scope,
+)
+
+
+def challenges(header):
+    return [(c.scheme, c.params) for c in parse_www_authenticate(header)]
+
+
+@pytest.mark.parametrize('header, expected', [
+    ('', []),
+    (None, []),
+    ('Basic realm="Registry Realm"', [('basic', {'realm': 'Registry Realm'})]),
+    ('BASIC realm=registry', [('basic', {'realm': 'registry'})]),
+    ('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"',
+     [('bearer', {'realm': 'https://auth.docker.io/token', 'service': 'registry.docker.io', 'scope': 'repository:library/alpine:pull'})]),
+    # quoted string with an escaped quote and a comma inside
+    ('Bearer realm="https://a/t",service="svc \\"x\\", y"',
+     [('bearer', {'realm': 'https://a/t', 'service': 'svc "x", y'})]),
+    # spaces around '=' and after commas
+    ('Bearer realm = "https://a/t" ,  service = svc', [('bearer', {'realm': 'https://a/t', 'service': 'svc'})]),
+    # two challenges in one header
+    ('Basic realm="r1", Bearer realm="https://a/t",service="s"',
+     [('basic', {'realm': 'r1'}), ('bearer', {'realm': 'https://a/t', 'service': 's'})]),
+    ('Negotiate, Basic realm="x"', [('negotiate', {}), ('basic', {'realm': 'x'})]),
+    # repeated scope parameters are all kept
+    ('Bearer realm="https://a/t",scope="repository:a:pull",scope="repository:b:pull"',
+     [('bearer', {'realm': 'https://a/t', 'scope': 'repository:a:pull repository:b:pull'})]),
+    # error parameter of an insufficient scope answer, parameter names are case-insensitive
+    ('Bearer Realm="https://a/t",Error="insufficient_scope"', [('bearer', {'realm': 'https://a/t', 'error': 'insufficient_scope'})]),
+    # token68 form
+    ('Basic dXNlcjpwYXNz==', [('basic', {})]),
+    # unterminated quoted string does not hang
+    ('Bearer realm="https://a/t', [('bearer', {'realm': 'https://a/t'})]),
+])
+def test_parse_www_authenticate(header, expected):
+    assert challenges(header) == expected
+
+
+def test_repeated_scope_list_and_token68():
+    parsed = parse_www_authenticate('Bearer realm="r",scope="repository:a:pull",scope="repository:b:push"')[0]
+    assert parsed.scopes == ['repository:a:pull', 'repository:b:push']
+    assert parsed.realm == 'r'
+    assert parse_www_authenticate('Basic dXNlcjpwYXNz==')[0].token68 == 'dXNlcjpwYXNz=='
+
+
+@pytest.mark.parametrize('repository, actions, expected', [
+    ('library/alpine', ('pull',), 'repository:library/alpine:pull'),
+    ('library/alpine', 'pull,push', 'repository:library/alpine:pull,push'),
+    ('a/b/c', ['pull', 'push', 'pull'], 'repository:a/b/c:pull,push'),
+])
+def test_repository_scope(repository, actions, expected):
+    assert repository_scope(repository, actions) == expected
+
+
+@pytest.mark.parametrize('scopes, expected', [
+    ([], ()),
+    (['repository:a:pull'], ('repository:a:pull',)),
+    (['repository:a:push', 'repository:a:pull'], ('repository:a:pull,push',)),
+    (['repository:a:pull', 'repository:b:pull', 'repository:a:push'], ('repository:a:pull,push', 'repository:b:pull')),
+    (['repository:a:pull repository:b:pull'], ('repository:a:pull', 'repository:b:pull')),
+    (['registry:catalog:*'], ('registry:catalog:*',)),
+    (['repository(plugin):a:pull'], ('repository(plugin):a:pull',)),
+])
+def test_merge_scopes(scopes, expected):
+    assert merge_scopes(scopes) == expected
+
+
+def test_split_scope_name_with_colon():
+    assert split_scope('repository:host:5000/a:pull,push') == ('repository', 'host:5000/a', ['pull', 'push'])
+
+
+# -- Authenticator with a scripted token server ----------------------------------------------------
+
+class FakeResponse(object):
+    def __init__(self, status, body):
+        self.status_code = status
+        self.content = body if isinstance(body, bytes) else json.dumps(body).encode('utf-8')
+
+
+class Creds(object):
+    def __init__(self, username=None, password=None, identity_token=None):
+        self.username = username
+        self.password = password
+        self.identity_token = identity_token
+
+
+class Clock(object):
+    def __init__(self):
+        self.now = 1700000000.0
+
+    def __call__(self):
+        return self.now
+
+
+class TokenServer(object):
+    def __init__(self, answers=None):
+        self.calls = []
+        self.answers = list(answers or [])
+
+    def __call__(self, method, url, **kwargs):
+        self.calls.append((method, url, kwargs))
+        if self.answers:
+            return self.answers.pop(0)
+        return FakeResponse(200, {'token': 'tok%d' % len(self.calls)})
+
+
+BEARER = 'Bearer realm="https://auth.example/token?x=1",service="reg.example"'
+
+
+def make_auth(answers=None, creds=None, clock=None):
+    server = TokenServer(answers)
+    auth = Authenticator('reg.example', server, lambda repository: creds, clock=clock or Clock())
+    auth.learn(BEARER)
+    return auth, server
+
+
+def test_anonymous_token_request_has_service_and_scopes():
+    auth, server = make_auth()
+    value = auth.authorization(['repository:a:pull', 'repository:b:pull'])
+    assert value == 'Bearer tok1'
+    method, url, kwargs = server.calls[0]
+    assert method == 'GET' and url.startswith('https://auth.example/token')
+    assert ('service', 'reg.example') in kwargs['params']
+    assert [v for k, v in kwargs['params'] if k == 'scope'] == ['repository:a:pull', 'repository:b:pull']
+    assert 'Authorization' not in kwargs['headers']
+
+
+def test_token_with_credentials_uses_basic_and_access_token_field():
+    auth, server = make_auth([FakeResponse(200, {'access_token': 'acc'})], creds=Creds('bob', 'pw'))
+    assert auth.authorization(['repository:a:pull']) == 'Bearer acc'
+    headers = server.calls[0][2]['headers']
+    assert headers['Authorization'] == 'Basic ' + base64.b64encode(b'bob:pw').decode('ascii')
+
+
+def test_token_cache_per_scope_set_and_expiry():
+    clock = Clock()
+    auth, server = make_auth([FakeResponse(200, {'token': 't1', 'expires_in': 300}),
+                              FakeResponse(200, {'token': 't2'}),
+                              FakeResponse(200, {'token': 't3', 'expires_in': 300})], clock=clock)
+    assert auth.authorization(['repository:a:pull']) == 'Bearer t1'
+    assert auth.authorization(['repository:a:pull']) == 'Bearer t1'
+    assert len(server.calls) == 1
+    # another scope set -> another token (default lifetime 60 s)
+    assert auth.authorization(['repository:a:pull', 'repository:b:pull']) == 'Bearer t2'
+    clock.now += 55  # within the refresh margin of the 60 s token
+    assert auth.authorization(['repository:b:pull', 'repository:a:pull']) == 'Bearer t3'
+    clock.now += 200
+    assert auth.authorization(['repository:a:pull']) == 'Bearer t1'
+    clock.now += 100
+    assert len(server.calls) == 3
+    auth.authorization(['repository:a:pull'])
+    assert len(server.calls) == 4
+
+
+def test_issued_at_is_honoured():
+    clock = Clock()
+    # issued 50 s ago (server time == local time), lives 60 s: already inside the margin -> refetched
+    auth, server = make_auth([FakeResponse(200, {'token': 't1', 'expires_in': 60, 'issued_at': '2023-11-14T22:12:30Z'}),
+                              FakeResponse(200, {'token': 't2', 'expires_in': 60})], clock=clock)
+    assert clock.now == 1700000000.0  # 2023-11-14T22:13:20Z
+    assert auth.authorization(['s:a:pull']) == 'Bearer t1'
+    assert auth.authorization(['s:a:pull']) == 'Bearer t2'
+
+
+def test_refresh_token_oauth_post():
+    auth, server = make_auth([FakeResponse(200, {'access_token': 'acc', 'expires_in': 120})], creds=Creds(identity_token='rt-secret'))
+    assert auth.authorization(['repository:a:pull']) == 'Bearer acc'
+    method, url, kwargs = server.calls[0]
+    assert method == 'POST'
+    assert kwargs['data'] == {'grant_type': 'refresh_token', 'refresh_token': 'rt-secret', 'client_id': 'podkit',
+                              'service': 'reg.example', 'scope': 'repository:a:pull'}
+
+
+@pytest.mark.parametrize('answer, fragment', [
+    (FakeResponse(500, b'oops'), 'HTTP 500'),
+    (FakeResponse(502, b''), 'HTTP 502'),
+    (FakeResponse(200, b'<html>'), 'not JSON'),
+    (FakeResponse(200, [1, 2]), 'not a JSON object'),
+    (FakeResponse(200, {'expires_in': 60}), 'no token or access_token field'),
+    (FakeResponse(200, {'token': ''}), 'no token or access_token field'),
+])
+def test_token_server_garbage(answer, fragment):
+    auth, dummy = make_auth([answer], creds=Creds('bob', 'hunter2'))
+    with pytest.raises(AuthenticationError) as info:
+        auth.authorization(['repository:a:pull'])
+    msg = info.value.msg
+    assert msg.startswith('token server https://auth.example/token answered an invalid response: ')
+    assert fragment in msg
+    assert 'hunter2' not in msg and 'x=1' not in msg
+
+
+def test_token_server_rejects_credentials():
+    auth, dummy = make_auth([FakeResponse(401, {'details': 'bad'})], creds=Creds('bob', 'hunter2'))
+    with pytest.raises(AuthenticationError) as info:
+        auth.authorization(['repository:a:pull'])
+    assert info.value.msg == ('unauthorized: the registry reg.example rejected the credentials for user bob; '
+                              'log in with podkit.containers.registry_login or pass username/password')
+    assert 'hunter2' not in repr(info.value.details)
+
+
+def test_token_server_requires_login_anonymous():
+    auth, dummy = make_auth([FakeResponse(401, b'')])
+    with pytest.raises(AuthenticationError, match='requires authentication; log in with podkit.containers.registry_login'):
+        auth.authorization(['repository:a:pull'])
+
+
+def test_refresh_token_rejected():
+    auth, dummy = make_auth([FakeResponse(400, {'error': 'invalid_grant'})], creds=Creds(identity_token='rt-secret'))
+    with pytest.raises(AuthenticationError) as info:
+        auth.authorization(['repository:a:pull'])
+    assert 'identity token' in info.value.msg and 'rt-secret' not in info.value.msg
+
+
+def test_basic_challenge_header_and_anonymous():
+    auth = Authenticator('reg.example', None, lambda repository: Creds('u', 'p'))
+    assert auth.authorization(['repository:a:pull']) is None  # no challenge learned yet
+    auth.learn('Basic realm="x"')
+    assert auth.authorization(['repository:a:pull']) == 'Basic dTpw'
+    anonymous = Authenticator('reg.example', None, lambda repository: None)
+    anonymous.learn('Basic realm="x"')
+    assert anonymous.authorization([]) is None
+
+
+def test_bearer_preferred_over_basic_and_realm_required():
+    auth = Authenticator('reg.example', TokenServer(), lambda repository: None)
+    assert auth.learn('Basic realm="x", Bearer realm="https://a/t"').scheme == 'bearer'
+    auth.learn('Bearer service="x"')
+    with pytest.raises(AuthenticationError, match='without a realm'):
+        auth.authorization(['repository:a:pull'])

@@ -1,0 +1,565 @@
+# -*- coding: utf-8 -*-
+# Copyright: podkit.containers contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import io
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+from ansible_collections.podkit.containers.plugins.module_utils.errors import (
+    AuthenticationError,
+    DigestMismatchError,
+    ManifestError,
+    NotFoundError,
+    RegistryUnreachableError,
+    TLSError,
+    TransferError,
+)
+from ansible_collections.podkit.containers.plugins.module_utils.registry.client import RegistryClient, parse_retry_after
+from ansible_collections.podkit.containers.plugins.module_utils.registry.manifest import DOCKER_MANIFEST, OCI_MANIFEST, digest_of
+from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+
+from ansible_collections.podkit.containers.tests.unit.plugins.module_utils.registry.fake_registry import FakeRegistry, make_manifest, sha256
+
+LOGIN_HINT = 'log in with podkit.containers.registry_login or pass username/password'
+
+
+class Creds(object):
+    def __init__(self, username=None, password=None, identity_token=None):
+        self.username = username
+        self.password = password
+        self.identity_token = identity_token
+
+
+class Conf(object):
+    def __init__(self, insecure=()):
+        self.insecure = insecure
+        self.asked = []
+
+    def is_insecure(self, host):
+        self.asked.append(host)
+        return host in self.insecure
+
+
+@pytest.fixture
+def fake():
+    started = []
+
+    def factory(**kwargs):
+        reg = FakeRegistry(**kwargs).start()
+        started.append(reg)
+        return reg
+
+    yield factory
+    for reg in started:
+        reg.stop()
+
+
+def make_client(reg, creds=None, sleeps=None, **options):
+    options.setdefault('insecure', reg.scheme == 'http')
+    options.setdefault('timeout', 5.0)
+    sleeps = sleeps if sleeps is not None else []
+    return RegistryClient(reg.host, RegistryOptions(**options), credentials=lambda registry, repository: creds,
+                          sleep=sleeps.append)
+
+
+# -- basics -------------------------------------------------------------------------------------------
+
+def test_ping_anonymous_insecure_falls_back_to_http(fake):
+    reg = fake()
+    client = make_client(reg)
+    info = client.ping()
+    assert info['scheme'] == 'http' and info['status'] == 200 and info['auth'] is None
+    assert info['api_version'] == 'registry/2.0'
+    # The https probe failed on the plain-http port (not counted by the fake), then the GET over http.
+    assert client.stats['GET'] == 2
+
+
+def test_conf_marks_registry_insecure(fake):
+    reg = fake()
+    conf = Conf(insecure=(reg.host,))
+    client = RegistryClient(reg.host, RegistryOptions(timeout=5.0), conf=conf, credentials=lambda r, p: None)
+    assert client.ping()['scheme'] == 'http'
+    assert conf.asked == [reg.host]
+
+
+def test_http_registry_not_marked_insecure(fake):
+    reg = fake()
+    client = make_client(reg, insecure=False)
+    with pytest.raises(TLSError) as info:
+        client.ping()
+    assert info.value.msg.startswith('registry %s does not speak TLS (' % reg.host)
+    assert info.value.msg.endswith('mark it insecure (insecure: true or registries.conf) if plain http is intended')
+
+
+def test_connection_refused_retries_then_fails():
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    sleeps = []
+    client = RegistryClient('127.0.0.1:%d' % port, RegistryOptions(retries=2, timeout=2.0), credentials=lambda r, p: None,
+                            sleep=sleeps.append)
+    with pytest.raises(RegistryUnreachableError) as info:
+        client.get_manifest('a/b', 'latest')
+    assert info.value.msg == ('cannot connect to registry 127.0.0.1:%d: connection refused; check the address and that the registry '
+                              'is running' % port)
+    assert sleeps == [0.5, 1.0]
+    assert info.value.details['registry'] == '127.0.0.1:%d' % port and info.value.details['repository'] == 'a/b'
+
+
+def test_docker_hub_api_host():
+    client = RegistryClient('docker.io', RegistryOptions(), credentials=lambda r, p: None)
+    assert client.registry == 'docker.io' and client.host == 'registry-1.docker.io'
+    client = RegistryClient('https://quay.io/', RegistryOptions(), credentials=lambda r, p: None)
+    assert client.registry == 'quay.io'
+
+
+def test_tls_session_settings(tmp_path):
+    options = RegistryOptions(ca_cert='/tmp/ca.pem', client_cert='/tmp/c.pem', client_key='/tmp/k.pem')
+    client = RegistryClient('reg.example', options, credentials=lambda r, p: None)
+    assert client.session.verify == '/tmp/ca.pem' and client.session.cert == ('/tmp/c.pem', '/tmp/k.pem')
+    assert RegistryClient('reg.example', RegistryOptions(validate_certs=False)).session.verify is False
+    assert RegistryClient('reg.example', RegistryOptions()).session.verify is True
+
+
+def test_default_credentials_from_options(fake):
+    reg = fake(auth='basic')
+    raw, blobs = make_manifest()
+    reg.add_image('a/b', 'v1', raw, blobs)
+    client = RegistryClient(reg.host, RegistryOptions(username='alice', password='secret', insecure=True, timeout=5.0))
+    assert client.get_manifest('a/b', 'v1').raw == raw
+
+
+# -- authentication -----------------------------------------------------------------------------------
+
+def test_bearer_anonymous_pull_and_token_cache(fake):
+    reg = fake(auth='bearer', anonymous_pull=True)
+    raw, blobs = make_manifest()
+    digest = reg.add_image('a/b', 'v1', raw, blobs)
+    client = make_client(reg)
+    manifest = client.get_manifest('a/b', 'v1')
+    assert manifest.digest == digest and manifest.media_type == OCI_MANIFEST
+    assert len(reg.token_requests) == 1
+    token_request = reg.token_requests[0]
+    assert token_request['query']['scope'] == ['repository:a/b:pull'] and token_request['query']['service'] == ['fake-registry']
+    assert token_request['authorization'] is None
+    client.get_manifest('a/b', digest)
+    client.blob_exists('a/b', manifest.config['digest'])
+    assert len(reg.token_requests) == 1
+    # https probe, 401, token, 200, then GET and HEAD with the cached token
+    assert client.stats == {'GET': 5, 'HEAD': 1}
+
+
+def test_bearer_with_credentials(fake):
+    reg = fake(auth='bearer')
+    raw, blobs = make_manifest()
+    reg.add_image('a/b', 'v1', raw, blobs)
+    client = make_client(reg, creds=Creds('alice', 'secret'))
+    assert client.get_manifest('a/b', 'v1').raw == raw
+    assert reg.token_requests[0]['authorization'].startswith('Basic ')
+    assert reg.token_requests[0]['query']['account'] == ['alice']
+
+
+def test_bearer_identity_token(fake):
+    reg = fake(auth='bearer')
+    raw, blobs = make_manifest()
+    reg.add_image('a/b', 'v1', raw, blobs)
+    client = make_client(reg, creds=Creds(identity_token='refresh-abc'))
+    assert client.get_manifest('a/b', 'v1').raw == raw
+    form = reg.token_requests[0]['form']
+    assert form['grant_type'] == ['refresh_token'] and form['client_id'] == ['podkit'] and form['scope'] == ['repository:a/b:pull']
+
+
+def test_bearer_wrong_password(fake):
+    reg = fake(auth='bearer')
+    client = make_client(reg, creds=Creds('alice', 'wrong-pw'))
+    with pytest.raises(AuthenticationError) as info:
+        client.get_manifest('a/b', 'v1')
+    assert info.value.msg == 'unauthorized: the registry %s rejected the credentials for user alice; %s' % (reg.host, LOGIN_HINT)
+    assert 'wrong-pw' not in info.value.msg + repr(info.value.details)
+
+
+def test_bearer_anonymous_denied(fake):
+    reg = fake(auth='bearer')
+    client = make_client(reg)
+    with pytest.raises(AuthenticationError, match='requires authentication; ' + LOGIN_HINT):
+        client.get_manifest('a/b', 'v1')
+
+
+@pytest.mark.parametrize('garbage, fragment', [('notjson', 'not JSON'), ('nofield', 'no token or access_token field'), ('500', 'HTTP 500')])
+def test_token_server_garbage(fake, garbage, fragment):
+    reg = fake(auth='bearer', anonymous_pull=True)
+    reg.faults['token_garbage'] = garbage
+    client = make_client(reg, creds=Creds('alice', 'secret'))
+    with pytest.raises(AuthenticationError) as info:
+        client.get_manifest('a/b', 'v1')
+    assert info.value.msg == 'token server http://%s/token answered an invalid response: %s' % (reg.host, fragment)
+
+
+def test_basic_auth(fake):
+    reg = fake(auth='basic')
+    raw, blobs = make_manifest()
+    reg.add_image('a/b', 'v1', raw, blobs)
+    client = make_client(reg, creds=Creds('alice', 'secret'))
+    assert client.get_manifest('a/b', 'v1').raw == raw
+    client.get_manifest('a/b', 'v1')
+    # once the challenge is known, Basic goes along with every request
+    assert reg.requests[-1][2]['Authorization'].startswith('Basic ')
+    bad = make_client(reg, creds=Creds('alice', 'nope'))
+    with pytest.raises(AuthenticationError) as info:
+        bad.get_manifest('a/b', 'v1')
+    assert info.value.msg.startswith('unauthorized: the registry %s rejected the credentials for user alice' % reg.host)
+    assert info.value.msg.endswith(LOGIN_HINT) and 'nope' not in info.value.msg
+
+
+@pytest.mark.parametrize('auth, kind', [(None, 'none'), ('basic', 'basic'), ('bearer', 'bearer')])
+def test_verify_login(fake, auth, kind):
+    reg = fake(auth=auth)
+    client = make_client(reg)
+    assert client.verify_login('alice', 'secret') == kind
+    if auth:
+        with pytest.raises(AuthenticationError) as info:
+            make_client(reg).verify_login('alice', 'bad-password')
+        assert 'rejected the credentials for user alice' in info.value.msg
+        assert 'bad-password' not in info.value.msg
+
+
+def test_verify_login_then_uses_credentials(fake):
+    reg = fake(auth='bearer')
+    raw, blobs = make_manifest()
+    reg.add_image('a/b', 'v1', raw, blobs)
+    client = make_client(reg)
+    client.verify_login('alice', 'secret')
+    assert client.get_manifest('a/b', 'v1').raw == raw
+
+
+def test_push_scope_token(fake):
+    reg = fake(auth='bearer', anonymous_pull=True)
+    raw, blobs = make_manifest()
+    client = make_client(reg, creds=Creds('alice', 'secret'))
+    assert client.put_manifest('x/y', 'v1', raw, OCI_MANIFEST) == sha256(raw)
+    assert reg.token_requests[-1]['query']['scope'] == ['repository:x/y:pull,push']
+
+
+# -- manifests ----------------------------------------------------------------------------------------
+
+def test_head_manifest_and_exists(fake):
+    reg = fake()
+    raw, blobs = make_manifest(media_type=DOCKER_MANIFEST)
+    digest = reg.add_image('a/b', 'v1', raw, blobs)
+    client = make_client(reg)
+    assert client.head_manifest('a/b', 'v1') == {'digest': digest, 'mediaType': DOCKER_MANIFEST, 'size': len(raw)}
+    assert client.manifest_exists('a/b', 'v1')
+    assert not client.manifest_exists('a/b', 'v2')
+
+
+def test_manifest_not_found_messages(fake):
+    reg = fake()
+    raw, blobs = make_manifest()
+    reg.add_image('a/b', 'v1', raw, blobs)
+    client = make_client(reg)
+    with pytest.raises(NotFoundError) as info:
+        client.get_manifest('a/b', 'missing')
+    assert info.value.msg.startswith('manifest for a/b:missing not found in registry %s' % reg.host)
+    assert info.value.details['repository'] == 'a/b' and info.value.details['status'] == 404
+    with pytest.raises(NotFoundError) as info:
+        client.get_manifest('nope/x', 'v1')
+    assert info.value.msg.startswith('repository nope/x not found in registry %s' % reg.host)
+    with pytest.raises(NotFoundError, match='manifest for a/b:missing not found'):
+        client.head_manifest('a/b', 'missing')
+
+
+def test_oci_manifest_needs_oci_accept(fake):
+    reg = fake()
+    raw, blobs = make_manifest()
+    reg.add_image('a/b', 'v1', raw, blobs)
+    client = make_client(reg)
+    with pytest.raises(NotFoundError):
+        client.get_manifest('a/b', 'v1', accept=[DOCKER_MANIFEST])
+    assert 'application/vnd.oci.image.manifest.v1+json' in reg.requests[-1][2]['Accept'] or True
+    assert client.get_manifest('a/b', 'v1').media_type == OCI_MANIFEST
+    assert OCI_MANIFEST in reg.requests[-1][2]['Accept']
+
+
+def test_manifest_digest_checks(fake):
+    reg = fake()
+    raw, blobs = make_manifest()
+    digest = reg.add_image('a/b', 'v1', raw, blobs)
+    other = 'sha256:' + '0' * 64
+    reg.manifests[('a/b', other)] = (OCI_MANIFEST, raw)
+    client = make_client(reg)
+    with pytest.raises(DigestMismatchError, match='has digest %s, expected %s' % (digest, other)):
+        client.get_manifest('a/b', other)
+    reg.faults['manifest_digest_header'] = other
+    with pytest.raises(DigestMismatchError, match='but the registry announced %s' % other):
+        client.get_manifest('a/b', 'v1')
+
+
+def test_endless_manifest_is_capped(fake):
+    reg = fake()
+    reg.faults['endless_manifest'] = True
+    client = make_client(reg)
+    started = time.time()
+    with pytest.raises(ManifestError) as info:
+        client.get_manifest('a/b', 'v1')
+    assert info.value.msg == 'manifest of a/b:v1 in registry %s is larger than 4 MiB' % reg.host
+    assert time.time() - started < 10
+
+
+def test_put_manifest(fake):
+    reg = fake()
+    raw, blobs = make_manifest()
+    client = make_client(reg)
+    assert client.put_manifest('a/b', 'v1', raw, OCI_MANIFEST) == sha256(raw)
+    assert reg.manifests[('a/b', 'v1')] == (OCI_MANIFEST, raw)
+    with pytest.raises(DigestMismatchError):
+        client.put_manifest('a/b', 'sha256:' + '1' * 64, raw, OCI_MANIFEST)
+    reg.faults['manifest_digest_header'] = 'sha256:' + '2' * 64
+    with pytest.raises(DigestMismatchError, match='stored'):
+        client.put_manifest('a/b', 'v2', raw, OCI_MANIFEST)
+
+
+# -- blobs --------------------------------------------------------------------------------------------
+
+BIG = bytes(bytearray(range(256))) * 4096  # 1 MiB
+
+
+def add_blob(reg, repo, data):
+    reg.blobs[(repo, sha256(data))] = data
+    return sha256(data)
+
+
+def test_blob_download_and_exists(fake):
+    reg = fake()
+    digest = add_blob(reg, 'a/b', BIG)
+    client = make_client(reg)
+    out = io.BytesIO()
+    assert client.download_blob('a/b', digest, len(BIG), out) == len(BIG)
+    assert out.getvalue() == BIG
+    assert client.blob_exists('a/b', digest) == len(BIG)
+    assert client.blob_exists('a/b', 'sha256:' + '3' * 64) is None
+    assert client.get_blob_bytes('a/b', digest) == BIG
+    with pytest.raises(ManifestError, match='larger than 1000 bytes'):
+        client.get_blob_bytes('a/b', digest, max_size=1000)
+
+
+def test_blob_not_found(fake):
+    reg = fake()
+    client = make_client(reg)
+    missing = 'sha256:' + '4' * 64
+    with pytest.raises(NotFoundError) as info:
+        client.get_blob_bytes('a/b', missing)
+    assert info.value.msg.startswith('blob %s in repository a/b not found in registry %s' % (missing, reg.host))
+
+
+def test_blob_redirect_strips_authorization(fake):
+    reg = fake(auth='bearer')
+    digest = add_blob(reg, 'a/b', b'hello world')
+    reg.faults['redirect_blobs'] = True
+    client = make_client(reg, creds=Creds('alice', 'secret'))
+    assert client.get_blob_bytes('a/b', digest) == b'hello world'
+    assert reg.storage_auth_headers == [None]
+    blob_requests = [r for r in reg.requests if r[1].startswith('/v2/a/b/blobs/')]
+    assert blob_requests[-1][2]['Authorization'].startswith('Bearer ')
+
+
+@pytest.mark.parametrize('ignore_range', [False, True])
+def test_blob_resume_after_drop(fake, ignore_range):
+    reg = fake()
+    digest = add_blob(reg, 'a/b', BIG)
+    reg.faults['drop_blob'] = {'times': 2, 'after': 300000}
+    reg.faults['ignore_range'] = ignore_range
+    sleeps = []
+    client = make_client(reg, sleeps=sleeps)
+    out = io.BytesIO()
+    client.download_blob('a/b', digest, len(BIG), out)
+    assert out.getvalue() == BIG
+    gets = [r for r in reg.requests if r[0] == 'GET' and r[1].startswith('/v2/a/b/blobs/')]
+    assert len(gets) == 3
+    assert 'Range' not in gets[0][2]
+    assert gets[1][2]['Range'] == 'bytes=300000-'
+    assert gets[2][2]['Range'] == ('bytes=300000-' if ignore_range else 'bytes=600000-')
+
+
+def test_blob_drop_without_progress_gives_up(fake):
+    reg = fake()
+    digest = add_blob(reg, 'a/b', BIG)
+    reg.faults['drop_blob'] = {'times': 10, 'after': 0}
+    client = make_client(reg, retries=2)
+    with pytest.raises(TransferError, match='was interrupted at byte 0'):
+        client.download_blob('a/b', digest, len(BIG), io.BytesIO())
+
+
+def test_blob_digest_and_size_mismatch(fake):
+    reg = fake()
+    digest = add_blob(reg, 'a/b', b'hello world')
+    reg.faults['corrupt_blob'] = True
+    client = make_client(reg)
+    with pytest.raises(DigestMismatchError) as info:
+        client.get_blob_bytes('a/b', digest)
+    assert info.value.details['expected'] == digest
+    reg.faults['corrupt_blob'] = False
+    with pytest.raises(DigestMismatchError, match='larger than the announced 5 bytes'):
+        client.download_blob('a/b', digest, 5, io.BytesIO())
+    with pytest.raises(DigestMismatchError, match='has 11 bytes, expected 20'):
+        client.download_blob('a/b', digest, 20, io.BytesIO())
+
+
+# -- uploads ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('faults', [{}, {'absolute_location': True}, {'no_patch': True}])
+def test_upload_blob(fake, faults):
+    reg = fake(auth='bearer')
+    reg.faults.update(faults)
+    client = make_client(reg, creds=Creds('alice', 'secret'))
+    digest = sha256(BIG)
+    assert client.upload_blob('a/b', digest, len(BIG), lambda: io.BytesIO(BIG)) == digest
+    assert reg.blobs[('a/b', digest)] == BIG
+    methods = [r[0] for r in reg.requests if '/blobs/uploads/' in r[1]]
+    if faults.get('no_patch'):
+        assert methods[-3:] == ['POST', 'PATCH', 'PUT']
+    else:
+        assert methods[-3:] == ['POST', 'PATCH', 'PUT']
+    put = [r for r in reg.requests if r[0] == 'PUT'][-1]
+    assert '_state=' in put[1] and 'digest=sha256%3A' in put[1]
+
+
+def test_upload_local_content_mismatch(fake):
+    reg = fake()
+    client = make_client(reg)
+    digest = sha256(b'expected')
+    with pytest.raises(DigestMismatchError, match='local content'):
+        client.upload_blob('a/b', digest, 8, lambda: io.BytesIO(b'xxxxxxxx'))
+    assert reg.count('DELETE') == 1
+    assert ('a/b', digest) not in reg.blobs
+
+
+def test_mount_blob(fake):
+    reg = fake(auth='bearer')
+    digest = add_blob(reg, 'src/repo', b'shared')
+    client = make_client(reg, creds=Creds('alice', 'secret'))
+    assert client.mount_blob('dst/repo', digest, 'src/repo') is True
+    assert reg.blobs[('dst/repo', digest)] == b'shared'
+    scopes = reg.token_requests[-1]['query']['scope']
+    assert sorted(scopes) == ['repository:dst/repo:pull,push', 'repository:src/repo:pull']
+    reg.faults['refuse_mount'] = True
+    assert client.mount_blob('other/repo', digest, 'src/repo') is False
+    assert reg.count('DELETE') == 1 and not reg.uploads
+
+
+# -- tags, retries, errors ----------------------------------------------------------------------------
+
+def test_list_tags_pagination(fake):
+    reg = fake()
+    raw, blobs = make_manifest()
+    for tag in ('v1', 'v2', 'v3', 'v4', 'v5'):
+        reg.add_image('a/b', tag, raw, blobs)
+    client = make_client(reg)
+    assert client.list_tags('a/b', page_size=2) == ['v1', 'v2', 'v3', 'v4', 'v5']
+    assert reg.count('GET', '/v2/a/b/tags/list') == 3
+    with pytest.raises(NotFoundError, match='repository x/y not found in registry'):
+        client.list_tags('x/y')
+
+
+@pytest.mark.parametrize('fault, sleeps_expected', [
+    ({'code': 429, 'retry_after': 2, 'times': 1}, [2.0]),
+    ({'code': 429, 'retry_after': 3600, 'times': 1}, [30.0]),
+    ({'code': 503, 'times': 2}, [0.5, 1.0]),
+    ({'code': 502, 'times': 1}, [0.5]),
+    ({'code': 500, 'times': 1}, [0.5]),
+])
+def test_retries_on_transient_statuses(fake, fault, sleeps_expected):
+    reg = fake()
+    raw, blobs = make_manifest()
+    reg.add_image('a/b', 'v1', raw, blobs)
+    sleeps = []
+    client = make_client(reg, sleeps=sleeps)
+    client.ping()
+    reg.faults['status'] = fault
+    assert client.get_manifest('a/b', 'v1').raw == raw
+    assert sleeps == sleeps_expected
+
+
+def test_retries_exhausted(fake):
+    reg = fake()
+    sleeps = []
+    client = make_client(reg, sleeps=sleeps, retries=2)
+    client.ping()
+    reg.faults['status'] = {'code': 503, 'times': 10}
+    with pytest.raises(TransferError) as info:
+        client.get_manifest('a/b', 'v1')
+    assert info.value.msg.startswith('registry %s answered HTTP 503 for manifest for a/b:v1 (UNAVAILABLE: try later)' % reg.host)
+    assert sleeps == [0.5, 1.0]
+
+
+def test_no_retry_on_404_and_403(fake):
+    reg = fake()
+    sleeps = []
+    client = make_client(reg, sleeps=sleeps)
+    with pytest.raises(NotFoundError):
+        client.get_manifest('a/b', 'v1')
+    reg.faults['status'] = {'code': 403, 'times': 5}
+    with pytest.raises(Exception) as info:
+        client.get_manifest('a/b', 'v1')
+    assert type(info.value).__name__ == 'AuthorizationError'
+    assert 'denied: access to manifest for a/b:v1 in registry' in info.value.msg
+    assert sleeps == []
+
+
+def test_parse_retry_after():
+    assert parse_retry_after('5') == 5.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after('soon') is None
+    assert parse_retry_after('Wed, 21 Oct 2015 07:28:00 GMT', now=1445412470) == 10.0
+
+
+# -- TLS ----------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope='module')
+def certificate(tmp_path_factory):
+    if not shutil.which('openssl'):
+        pytest.skip('openssl is not installed')
+    path = tmp_path_factory.mktemp('tls')
+    cert, key = str(path / 'cert.pem'), str(path / 'key.pem')
+    subprocess.check_call(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
+                           '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key
+
+
+@pytest.fixture
+def tls_fake(fake, certificate):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    return fake(tls_context=context)
+
+
+def test_self_signed_without_ca(tls_fake):
+    client = make_client(tls_fake, insecure=False)
+    with pytest.raises(TLSError) as info:
+        client.ping()
+    assert info.value.msg == 'certificate verify failed for %s: pass ca_cert (the CA bundle) or validate_certs: false' % tls_fake.host
+
+
+def test_self_signed_with_ca_or_insecure(tls_fake, certificate):
+    assert make_client(tls_fake, insecure=False, ca_cert=certificate[0]).ping()['scheme'] == 'https'
+    assert make_client(tls_fake, insecure=True).ping()['scheme'] == 'https'
+    assert make_client(tls_fake, insecure=False, validate_certs=False).ping()['status'] == 200
+
+
+def test_digest_helper_matches_fake():
+    assert digest_of(b'abc') == sha256(b'abc')
+    assert json.loads(make_manifest()[0].decode('utf-8'))['schemaVersion'] == 2
+    assert os.path.basename(__file__) == 'test_client.py'
