@@ -1,0 +1,180 @@
+"""registry_login against real registries: TLS + htpasswd Basic, Bearer tokens, plain http."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import base64
+import json
+import os
+import stat
+
+import pytest
+
+from registry_server import free_port
+from tools import secret_scan, skopeo_inspect
+from images import push
+
+
+def _no_traceback(run):
+    assert 'Traceback' not in json.dumps(run.result)
+    assert 'Traceback' not in run.stderr
+
+
+def _tls_args(registry, auth_file, **extra):
+    args = dict(registry=registry.host, username=registry.username, password=registry.password,
+                auth_file=str(auth_file), ca_cert=registry.ca_cert)
+    args.update(extra)
+    return args
+
+
+@pytest.mark.parametrize('which', ['registry_tls_basic', 'registry_token'])
+def test_login_four_steps(request, run_module, tmp_path, which):
+    registry = request.getfixturevalue(which)
+    auth_file = tmp_path / 'containers' / 'auth.json'
+    args = _tls_args(registry, auth_file)
+
+    check = run_module('registry_login', args, check=True, diff=True)
+    assert check['changed'] is True, check
+    assert check['diff']['before']['logged_in'] is False
+    assert check['diff']['after'] == dict(check['diff']['before'], logged_in=True, username=registry.username)
+    assert not auth_file.exists(), 'check mode wrote the auth file'
+
+    apply = run_module('registry_login', args, diff=True)
+    assert apply['changed'] is True, apply
+    assert apply['auth_scheme'] == ('basic' if which == 'registry_tls_basic' else 'bearer')
+    assert apply['username'] == registry.username
+    assert stat.S_IMODE(os.stat(str(auth_file)).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(str(auth_file.parent)).st_mode) == 0o700
+    stored = json.loads(auth_file.read_text())
+    expected = base64.b64encode(('%s:%s' % (registry.username, registry.password)).encode()).decode()
+    assert stored == {'auths': {registry.host: {'auth': expected}}}
+
+    again = run_module('registry_login', args, check=True, diff=True)
+    assert again['changed'] is False, again
+    assert again['diff']['before'] == again['diff']['after']
+    last = run_module('registry_login', args)
+    assert last['changed'] is False, last
+
+    for run in (check, apply, again, last):
+        secret_scan(run, [registry.password])
+
+
+def test_login_file_is_read_by_skopeo_and_podman(registry_tls_basic, images, run_module, tmp_path):
+    """What we write is what podman and skopeo read."""
+    reg = registry_tls_basic
+    push(images.base, reg, 'login/base:1')
+    auth_file = tmp_path / 'auth.json'
+    assert run_module('registry_login', _tls_args(reg, auth_file))['changed'] is True
+    inspected = skopeo_inspect('%s/login/base:1' % reg.host, tls_verify=True, authfile=auth_file, cert_dir=reg.cert_dir)
+    assert inspected['Name'] == '%s/login/base' % reg.host
+
+
+def test_login_keeps_other_entries_and_password_change_diff(registry_tls_basic, run_module, tmp_path):
+    reg = registry_tls_basic
+    auth_file = tmp_path / 'auth.json'
+    auth_file.write_text(json.dumps({
+        'auths': {'other.example:5000': {'auth': base64.b64encode(b'x:y').decode()},
+                  reg.host: {'auth': base64.b64encode(('%s:old-password' % reg.username).encode()).decode()}},
+        'credHelpers': {'ecr.example': 'ecr-login'},
+    }))
+    run = run_module('registry_login', _tls_args(reg, auth_file), diff=True)
+    assert run['changed'] is True, run
+    # The diff says the password changes, never what it was or is.
+    assert run['diff']['before']['password'] == 'stored' and run['diff']['after']['password'] == 'replaced'
+    secret_scan(run, [reg.password, 'old-password'])
+    data = json.loads(auth_file.read_text())
+    assert data['credHelpers'] == {'ecr.example': 'ecr-login'}
+    assert 'other.example:5000' in data['auths']
+
+
+@pytest.mark.parametrize('which', ['registry_tls_basic', 'registry_token'])
+def test_wrong_password_fails_and_leaves_file_untouched(request, run_module, tmp_path, which):
+    registry = request.getfixturevalue(which)
+    auth_file = tmp_path / 'auth.json'
+    auth_file.write_text('{"auths": {}}')
+    before = auth_file.read_bytes()
+    run = run_module('registry_login', _tls_args(registry, auth_file, password='not-the-password'))
+    assert run.get('failed') is True, run
+    assert 'rejected the credentials for user %s' % registry.username in run['msg']
+    assert 'registry_login' in run['msg']  # says what to do
+    assert auth_file.read_bytes() == before
+    _no_traceback(run)
+    secret_scan(run, ['not-the-password'])
+
+
+def test_logout_four_steps(registry_tls_basic, run_module, tmp_path):
+    reg = registry_tls_basic
+    auth_file = tmp_path / 'auth.json'
+    assert run_module('registry_login', _tls_args(reg, auth_file))['changed'] is True
+    args = dict(registry=reg.host, auth_file=str(auth_file), state='absent')
+    check = run_module('registry_login', args, check=True, diff=True)
+    assert check['changed'] is True and check['diff']['after']['logged_in'] is False
+    assert reg.host in json.loads(auth_file.read_text())['auths']
+    apply = run_module('registry_login', args)
+    assert apply['changed'] is True
+    assert reg.host not in json.loads(auth_file.read_text())['auths']
+    assert run_module('registry_login', args, check=True)['changed'] is False
+    assert run_module('registry_login', args)['changed'] is False
+
+
+def test_corrupt_auth_file(registry_tls_basic, run_module, tmp_path):
+    reg = registry_tls_basic
+    auth_file = tmp_path / 'auth.json'
+    auth_file.write_text('{"auths": {"a": ')
+    run = run_module('registry_login', _tls_args(reg, auth_file))
+    assert run.get('failed') is True
+    assert str(auth_file) in run['msg'] and 'not valid JSON' in run['msg']
+    assert auth_file.read_text() == '{"auths": {"a": '
+    _no_traceback(run)
+
+
+def test_plain_http_needs_insecure(registry_http, run_module, tmp_path):
+    auth_file = tmp_path / 'auth.json'
+    args = dict(registry=registry_http.host, username='someone', password='some-password', auth_file=str(auth_file))
+    run = run_module('registry_login', args)
+    assert run.get('failed') is True, run
+    assert 'insecure' in run['msg'] and registry_http.host in run['msg']
+    assert not auth_file.exists()
+    _no_traceback(run)
+    ok = run_module('registry_login', dict(args, insecure=True))
+    assert ok['changed'] is True and ok['auth_scheme'] == 'none'
+
+
+def test_self_signed_without_ca_cert(registry_tls_basic, run_module, tmp_path):
+    reg = registry_tls_basic
+    run = run_module('registry_login', dict(_tls_args(reg, tmp_path / 'auth.json'), ca_cert=None))
+    assert run.get('failed') is True
+    assert 'certificate' in run['msg'] and 'ca_cert' in run['msg']
+    _no_traceback(run)
+
+
+def test_unreachable_registry(run_module, tmp_path):
+    host = '127.0.0.1:%d' % free_port()
+    run = run_module('registry_login', dict(registry=host, username='u', password='p4ssw0rd-x', auth_file=str(tmp_path / 'a.json')))
+    assert run.get('failed') is True
+    assert 'cannot connect to registry %s' % host in run['msg']
+    _no_traceback(run)
+
+
+def test_token_server_garbage(registry_token, run_module, tmp_path):
+    with registry_token.token_server.misbehave('garbage'):
+        run = run_module('registry_login', _tls_args(registry_token, tmp_path / 'auth.json'))
+    assert run.get('failed') is True
+    assert 'token server' in run['msg']
+    assert not (tmp_path / 'auth.json').exists()
+    _no_traceback(run)
+    secret_scan(run, [registry_token.password])
+
+
+@pytest.mark.parametrize('registry', ['', 'Bad Host', 'https://', 'host/UPPER/case'])
+def test_malformed_registry(run_module, tmp_path, registry):
+    run = run_module('registry_login', dict(registry=registry, username='u', password='p4ssw0rd-x', auth_file=str(tmp_path / 'a.json')))
+    assert run.get('failed') is True
+    assert 'invalid registry' in run['msg']
+    _no_traceback(run)
+
+
+def test_password_nowhere_at_vvv(registry_tls_basic, run_module, tmp_path):
+    reg = registry_tls_basic
+    run = run_module('registry_login', _tls_args(reg, tmp_path / 'auth.json'), verbosity=3)
+    assert run.rc == 0, run.stdout
+    secret_scan(run, [reg.password])
