@@ -72,6 +72,9 @@ MAX_REDIRECTS = 10
 CHUNK_SIZE = 1024 * 1024
 _ERROR_BODY_LIMIT = 64 * 1024
 _REDIRECTS = (301, 302, 303, 307, 308)
+# What OpenSSL says when the other side answers a ClientHello with plain http.
+_NOT_TLS_MARKERS = ('wrong version number', 'wrong_version_number', 'record layer failure', 'record_layer_failure',
+                    'unknown protocol', 'http request', 'packet length too long', 'unexpected eof')
 _LINK_NEXT_RE = re.compile(r'<([^>]*)>\s*;[^,]*?rel="?next"?', re.IGNORECASE)
 
 
@@ -251,9 +254,7 @@ class RegistryClient(object):
                 if 'hostname mismatch' in lowered or "doesn't match" in lowered or 'ip address mismatch' in lowered:
                     return TLSError('certificate of registry %s does not match its host name: %s' % (self.registry, _short(exc)), **kw)
                 return TLSError('certificate verify failed for %s: pass ca_cert (the CA bundle) or validate_certs: false' % self.registry, **kw)
-            if any(marker in lowered for marker in ('wrong version number', 'wrong_version_number', 'record layer failure',
-                                                     'record_layer_failure', 'unknown protocol', 'http request',
-                                                     'packet length too long', 'unexpected eof')):
+            if any(marker in lowered for marker in _NOT_TLS_MARKERS):
                 return TLSError('registry %s does not speak TLS (%s); mark it insecure (insecure: true or registries.conf) '
                                 'if plain http is intended' % (self.registry, _short(exc)), **kw)
             return TLSError('TLS handshake with registry %s failed: %s' % (self.registry, _short(exc)), **kw)
@@ -735,8 +736,8 @@ class RegistryClient(object):
         for chunk in self.iter_blob(repository, digest, chunk_size=65536):
             total += len(chunk)
             if total > max_size:
-                raise ManifestError('%s of registry %s is larger than %d bytes' % (self._blob_what(repository, digest), self.registry,
-                                                                                    max_size),
+                what = self._blob_what(repository, digest)
+                raise ManifestError('%s of registry %s is larger than %d bytes' % (what, self.registry, max_size),
                                     registry=self.registry, repository=repository)
             chunks.append(chunk)
         return b''.join(chunks)

@@ -122,6 +122,7 @@ def _make_handler(reg):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = 'HTTP/1.1'
+        _read_body = None
 
         def log_message(self, *args):  # keep pytest output quiet
             pass
@@ -146,6 +147,11 @@ def _make_handler(reg):
 
         # -- plumbing ------------------------------------------------------------------------------
         def _body(self):
+            if self._read_body is None:
+                self._read_body = self._consume_body()
+            return self._read_body
+
+        def _consume_body(self):
             length = self.headers.get('Content-Length')
             if length:
                 return self.rfile.read(int(length))
@@ -190,7 +196,7 @@ def _make_handler(reg):
             header = self.headers.get('Authorization') or ''
             if reg.auth == 'basic':
                 if header.startswith('Basic '):
-                    user, _, password = base64.b64decode(header[6:]).decode('utf-8').partition(':')
+                    user, dummy, password = base64.b64decode(header[6:]).decode('utf-8').partition(':')
                     if reg.users.get(user) == password:
                         return True
             elif header.startswith('Bearer '):
@@ -237,6 +243,10 @@ def _make_handler(reg):
             self._dispatch()
 
         def _dispatch(self):
+            # Like Go's server, never leave an unread request body on a kept-alive connection (a 401 to a PUT would
+            # otherwise leave the manifest to be parsed as the next request).
+            self._read_body = None
+            self._body()
             parts = urlsplit(self.path)
             path = parts.path
             query = parse_qs(parts.query)
@@ -291,7 +301,7 @@ def _make_handler(reg):
             else:
                 header = self.headers.get('Authorization') or ''
                 if header.startswith('Basic '):
-                    name, _, password = base64.b64decode(header[6:]).decode('utf-8').partition(':')
+                    name, dummy, password = base64.b64decode(header[6:]).decode('utf-8').partition(':')
                     if reg.users.get(name) != password:
                         return self._send(401, {'details': 'incorrect username or password'})
                     user = name
@@ -300,8 +310,8 @@ def _make_handler(reg):
                 scopes = query.get('scope') or []
             granted = set()
             for scope in scopes:
-                kind, _, rest = scope.partition(':')
-                name, _, actions = rest.rpartition(':')
+                rest = scope.partition(':')[2]
+                name, dummy, actions = rest.rpartition(':')
                 for action in actions.split(','):
                     if action == 'push' and user is None:
                         continue
