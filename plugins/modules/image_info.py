@@ -59,7 +59,7 @@ attributes:
     support: none
     details: Nothing changes, so there is nothing to diff.
 author:
-  - podkit.containers maintainers
+  - podkit.containers maintainers (@podkit)
 seealso:
   - module: podkit.containers.registry_login
   - module: podkit.containers.image_copy

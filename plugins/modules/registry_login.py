@@ -94,7 +94,7 @@ extends_documentation_fragment:
 requirements:
   - requests
 author:
-  - podkit.containers maintainers
+  - podkit.containers maintainers (@podkit)
 seealso:
   - module: podkit.containers.image_info
   - name: containers-auth.json(5)
