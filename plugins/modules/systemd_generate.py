@@ -34,11 +34,11 @@ description:
     Then the file is written and the manager reloaded; if the reload fails, the previous file is put back
     (or the new one removed) before the task fails. So the unit is never left installed but unknown to systemd.'
   - The module does not enable or start the unit; use M(ansible.builtin.systemd_service) for that.
-  - 'Check mode: the unit is rendered and compared with the file on disk, RV(changed), RV(diff) and
+  - 'Check mode: the unit is rendered and compared with the file on disk, C(changed), RV(diff) and
     RV(content) say what would be written, and the manager is contacted (read-only) when a reload would be
     needed, so a missing user manager fails in check mode too. Nothing is written, removed or reloaded.'
 author:
-  - podkit.containers contributors
+  - podkit.containers contributors (!UNKNOWN)
 extends_documentation_fragment:
   - podkit.containers.attributes
   - podkit.containers.attributes.actiongroup_podman

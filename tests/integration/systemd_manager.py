@@ -76,7 +76,7 @@ class UserManager(object):
     def systemctl(self, *args, **kw):
         check = kw.pop('check', True)
         proc = subprocess.run(['systemctl', '--user'] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              universal_newlines=True, env=self._environ(), timeout=kw.pop('timeout', 120))
+                              universal_newlines=True, env=self._environ(), timeout=kw.pop('timeout', 120), check=False)
         if check and proc.returncode != 0:
             raise AssertionError('systemctl --user %s failed (rc=%s): %s%s' % (' '.join(args), proc.returncode,
                                                                                proc.stdout, proc.stderr))
@@ -85,7 +85,7 @@ class UserManager(object):
     def verify(self, path):
         """`systemd-analyze --user verify` of a unit file: (rc, output)."""
         proc = subprocess.run(['systemd-analyze', '--user', 'verify', path], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, universal_newlines=True, env=self._environ(), timeout=120)
+                              stderr=subprocess.STDOUT, universal_newlines=True, env=self._environ(), timeout=120, check=False)
         return proc.returncode, proc.stdout
 
     def log(self):

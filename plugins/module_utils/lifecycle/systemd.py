@@ -385,8 +385,8 @@ def render_quadlet(spec, opts):
         if option in QUADLET_SPEC_KEYS:
             key, quoted = QUADLET_SPEC_KEYS[option]
             for value in _values_of(argv, option):
-                container.append(u'%s=%s' % (key, quote_word(value, option=option) if quoted
-                                              else _quadlet_raw(option, value)))
+                rendered = quote_word(value, option=option) if quoted else _quadlet_raw(option, value)
+                container.append(u'%s=%s' % (key, rendered))
         else:
             # No podman 4.4 key (HostName/WorkingDir need 4.6, StopSignal 5.2, ...): PodmanArgs= is split
             # like a command line, so quote_word applies.
