@@ -146,16 +146,22 @@ class PodmanEngine(object):
                 args += ['--time', str(int(timeout))]
         self._run(args + [name], 'podman rm failed for container %s' % name)
 
-    def pull(self, ref, auth_file=None, tls_verify=None, platform=None):
-        """``podman pull``; returns the pulled image id. Credentials only through ``auth_file``."""
+    def pull(self, ref, auth_file=None, tls_verify=None, platform=None, cert_dir=None, env=None):
+        """``podman pull``; returns the pulled image id. Credentials only through ``auth_file``.
+
+        ``cert_dir``: a containers-certs.d(5) directory (CA, client pair); ``env``: extra environment
+        (e.g. CONTAINERS_REGISTRIES_CONF).
+        """
         args = ['pull', '--quiet']
         if auth_file:
             args += ['--authfile', auth_file]
         if tls_verify is not None:
             args.append('--tls-verify=%s' % ('true' if tls_verify else 'false'))
+        if cert_dir:
+            args += ['--cert-dir', cert_dir]
         if platform:
             args += ['--platform', platform]
-        out = self._run(args + [ref], 'podman pull failed for image %s' % ref)
+        out = self._run(args + [ref], 'podman pull failed for image %s' % ref, env=env)
         lines = [line.strip() for line in out.splitlines() if line.strip()]
         return lines[-1] if lines else None
 

@@ -1,0 +1,421 @@
+# -*- coding: utf-8 -*-
+# Copyright: podkit.containers contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""image_pull's core, and the ``pull: newer`` check of container_state (internal; no stable API).
+
+Whether to pull is decided here, in Python: the registry is asked for the tag's current digest with one
+HEAD per place tried, and that digest is looked up in the local image's RepoDigests for the repository.
+The pull itself is podman's (``PodmanEngine.pull``), with credentials in a private temporary auth file and
+a CA in a temporary cert dir, so no secret ever reaches argv.
+
+What podman 4.3.1 records (verified with real pulls): after pulling a manifest list, RepoDigests holds the
+index digest and the platform instance's manifest digest; after pulling a single manifest, that manifest's
+digest. ``Digest`` is not reliable for the comparison: it is the index digest after a fresh list pull but keeps
+an older digest when the pulled image was already in storage, and RepoDigests then pairs every name of the
+image with every digest it is known by. So the registry's digest (an index digest for a list, a manifest
+digest otherwise) is compared with the set of RepoDigests of the repository: like with like on both sides.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import collections
+import json
+import os
+import shutil
+import stat
+import tempfile
+from contextlib import contextmanager
+
+from ansible_collections.podkit.containers.plugins.module_utils.errors import (
+    AuthenticationError,
+    ConfigError,
+    NotFoundError,
+    PodmanError,
+    RegistryUnreachableError,
+)
+from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
+from ansible_collections.podkit.containers.plugins.module_utils.registry.names import ClientPool, image_sources
+from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import (
+    parse_reference,
+    validate_digest,
+    validate_tag,
+)
+from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import load_registries_conf
+
+POLICIES = ('missing', 'newer', 'always')
+ARCHIVE_TRANSPORTS = ('oci', 'oci-archive', 'docker-archive')
+TO_BE_PULLED = '(to be pulled)'
+
+Decision = collections.namedtuple('Decision', ['pull', 'change'])
+Decision.__doc__ = """``pull``: run a pull; ``change``: the local image for the name is expected to change."""
+
+
+# -- names -----------------------------------------------------------------------------------------
+
+def _split(text):
+    """(name, tag or None, digest or None) of a reference string, without validating."""
+    name, at, digest = text.partition('@')
+    tag = None
+    colon = name.rfind(':')
+    if colon > name.rfind('/'):
+        name, tag = name[:colon], name[colon + 1:]
+    return name, tag, (digest if at else None)
+
+
+def image_text(name, tag=None, digest=None):
+    """``name`` with O(tag) or O(digest) applied; a digest wins over any tag (podman stores a digest pull untagged)."""
+    text = (name or '').strip()
+    if text.startswith('docker://'):
+        text = text[len('docker://'):]
+    if not text:
+        raise ConfigError('name is empty: give an image such as registry.example.com/team/app:1.0', option='name')
+    if tag is not None and digest is not None:
+        raise ConfigError('tag and digest are mutually exclusive')
+    bare, own_tag, own_digest = _split(text)
+    if tag is not None:
+        validate_tag(tag)
+        if (own_tag and own_tag != tag) or own_digest:
+            raise ConfigError("name '%s' already names a %s; drop it from name or drop tag" % (text, 'digest' if own_digest else 'tag'),
+                              option='tag')
+        return '%s:%s' % (bare, tag)
+    if digest is not None:
+        validate_digest(digest)
+        if own_digest and own_digest != digest:
+            raise ConfigError("name '%s' already names another digest; drop it from name or drop digest" % text, option='digest')
+        return '%s@%s' % (bare, digest)
+    if own_digest:
+        return '%s@%s' % (bare, own_digest)
+    return text
+
+
+def _local_name(ref):
+    """What podman stores (and inspects) for a reference: repo@digest when pinned, else repo:tag."""
+    if ref.digest:
+        return '%s@%s' % (ref.name, ref.digest)
+    return '%s:%s' % (ref.name, ref.tag or 'latest')
+
+
+def candidates_for(text, conf):
+    """([(asked Reference, [(source Reference, insecure)])] in order, resolution method)."""
+    sources, method = image_sources(text, conf)
+    grouped = collections.OrderedDict()
+    for asked, source, insecure in sources:
+        if asked.digest:
+            asked = asked.with_tag(None).with_digest(asked.digest)
+            source = source.with_tag(None).with_digest(asked.digest)
+        grouped.setdefault(asked, []).append((source, insecure))
+    return list(grouped.items()), method
+
+
+# -- local images ----------------------------------------------------------------------------------
+
+def repo_digests(inspect, name):
+    """Digests in ``inspect``'s RepoDigests recorded for repository ``name`` (``registry/path``)."""
+    found = []
+    for entry in (inspect or {}).get('RepoDigests') or []:
+        repo, at, digest = entry.partition('@')
+        if at and repo == name and digest not in found:
+            found.append(digest)
+    return found
+
+
+def wanted_platform(platform):
+    """The normalized platform dict of an ``os/arch[/variant]`` option, or None when not given."""
+    if not platform:
+        return None
+    try:
+        return mf.platform_from_string(platform)
+    except ValueError as exc:
+        raise ConfigError('%s; write it as os/arch[/variant], for example linux/arm64/v8' % exc, option='platform')
+
+
+def platform_matches(inspect, wanted):
+    """True unless the local image is for another platform than ``wanted`` (podman 4.3 often omits Variant)."""
+    if not wanted or not inspect:
+        return True
+    os_name, architecture, variant = mf.normalize_platform(inspect.get('Os') or 'linux', inspect.get('Architecture') or '',
+                                                           inspect.get('Variant') or None)
+    if os_name != wanted['os'] or architecture != wanted['architecture']:
+        return False
+    return not (variant and wanted.get('variant') and variant != wanted['variant'])
+
+
+def is_current(remote_digest, inspect, name, wanted=None):
+    """The local image (``podman image inspect`` object) is what the registry serves as ``remote_digest``."""
+    if inspect is None or not remote_digest:
+        return False
+    return remote_digest in repo_digests(inspect, name) and platform_matches(inspect, wanted)
+
+
+def image_summary(inspect, name, remote_digest=None):
+    """RV(image) of image_pull; ``digest`` is the registry's digest when the image is known by it, else podman's Digest."""
+    if not inspect:
+        return {}
+    digests = repo_digests(inspect, name)
+    digest = remote_digest if remote_digest in digests else inspect.get('Digest')
+    return {
+        'id': inspect.get('Id'),
+        'digest': digest,
+        'repo_digests': list(inspect.get('RepoDigests') or []),
+        'repo_tags': list(inspect.get('RepoTags') or []),
+        'os': inspect.get('Os'),
+        'architecture': inspect.get('Architecture'),
+    }
+
+
+# -- the decision ----------------------------------------------------------------------------------
+
+def decide(policy, local_present, current):
+    """Decision for ``policy`` given whether a local image exists and whether it is current.
+
+    ``current`` is True/False when the registry was asked, None when it was not (policy missing).
+    """
+    if policy not in POLICIES:
+        raise ConfigError('invalid policy %r: expected one of %s' % (policy, ', '.join(POLICIES)), option='policy')
+    if not local_present:
+        return Decision(True, True)
+    if policy == 'missing':
+        return Decision(False, False)
+    if policy == 'newer':
+        return Decision(not current, not current)
+    return Decision(True, not current)
+
+
+def needs_registry(policy, local_present, pinned_current):
+    """Whether the registry must be asked: not for missing with a local image, nor for a digest already local."""
+    if local_present and policy == 'missing':
+        return False
+    if local_present and pinned_current and policy == 'newer':
+        return False
+    return True
+
+
+# -- the registry ----------------------------------------------------------------------------------
+
+def head_first(candidates, pool):
+    """(asked Reference, descriptor) of the first candidate/mirror that has the image: one HEAD per place tried."""
+    places = [(asked, source, insecure) for asked, sources in candidates for source, insecure in sources]
+    failures = []
+    last = None
+    for asked, source, insecure in places:
+        client = pool.get(source.registry, insecure)
+        try:
+            return asked, client.head_manifest(source.repository, source.api_reference)
+        except (NotFoundError, AuthenticationError, RegistryUnreachableError) as err:
+            # A search registry or mirror that lacks the image (or cannot be reached) is not the end: try the next.
+            if len(places) == 1:
+                raise
+            failures.append('%s: %s' % (source, err.msg))
+            last = err
+    raise type(last)('image %s was found in none of the places tried: %s' % (places[0][0], '; '.join(failures)),
+                     registry=last.registry, repository=last.repository, status=last.status,
+                     tried=[str(place[1]) for place in places])
+
+
+# -- podman ----------------------------------------------------------------------------------------
+
+def write_auth_file(path, registry, username, password):
+    """A new containers-auth.json(5) at ``path`` (created 0600, never world-readable in between) with one entry."""
+    if ':' in username:
+        raise ConfigError("username must not contain ':'", option='username')
+    token = base64.b64encode(('%s:%s' % (username, password)).encode('utf-8')).decode('ascii')
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    with os.fdopen(fd, 'w') as handle:
+        json.dump({'auths': {registry: {'auth': token}}}, handle)
+    return path
+
+
+@contextmanager
+def podman_auth(options, registry):
+    """dict(auth_file, cert_dir, tls_verify) for ``podman pull``: temporary files in a private directory (0700;
+    auth file 0600), removed on exit. A user's O(auth_file) is passed as it is."""
+    directory = None
+    try:
+        args = {'auth_file': options.auth_file, 'cert_dir': None, 'tls_verify': None}
+        if options.insecure or not options.validate_certs:
+            args['tls_verify'] = False
+        if (options.username and options.password is not None) or options.ca_cert or options.client_cert:
+            directory = tempfile.mkdtemp(prefix='podkit-pull-')
+            os.chmod(directory, stat.S_IRWXU)
+        if options.username and options.password is not None:
+            args['auth_file'] = write_auth_file(os.path.join(directory, 'auth.json'), registry, options.username, options.password)
+        if options.ca_cert or options.client_cert:
+            # containers-certs.d(5): *.crt are CAs, *.cert/*.key a client pair.
+            certs = os.path.join(directory, 'certs')
+            os.mkdir(certs, stat.S_IRWXU)
+            for source, target in ((options.ca_cert, 'ca.crt'), (options.client_cert, 'client.cert'), (options.client_key, 'client.key')):
+                if source:
+                    try:
+                        shutil.copyfile(source, os.path.join(certs, target))
+                    except (IOError, OSError) as exc:
+                        raise ConfigError('cannot read %s: %s' % (source, getattr(exc, 'strerror', None) or exc), path=source)
+            args['cert_dir'] = certs
+        yield args
+    finally:
+        if directory:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def podman_env(options):
+    """Environment for podman: the same registries.conf as the Python side used."""
+    if options.registries_conf:
+        return {'CONTAINERS_REGISTRIES_CONF': options.registries_conf}
+    return None
+
+
+# -- the pull --------------------------------------------------------------------------------------
+
+class ImagePull(object):
+    """One image_pull task. ``engine_factory()`` returns a PodmanEngine (called only when local storage is used)."""
+
+    def __init__(self, options, engine_factory=None, client_factory=None, conf=None):
+        self.options = options
+        self.engine_factory = engine_factory
+        self.conf = conf if conf is not None else load_registries_conf(options.registries_conf)
+        self.pool = ClientPool(options, conf=self.conf, client_factory=client_factory)
+
+    def run(self, name, tag=None, digest=None, platform=None, policy='newer', dest=None, check_mode=False):
+        decide(policy, True, True)  # validates policy
+        wanted = wanted_platform(platform)
+        text = image_text(name, tag, digest)
+        candidates, method = candidates_for(text, self.conf)
+        if dest:
+            return self._to_archive(candidates, method, platform, policy, dest, check_mode)
+        return self._to_storage(candidates, method, wanted, platform, policy, check_mode)
+
+    def _to_storage(self, candidates, method, wanted, platform, policy, check_mode):
+        engine = self.engine_factory()
+        asked, local = candidates[0][0], None
+        for candidate, dummy in candidates:
+            local = engine.inspect_image(_local_name(candidate))
+            if local is not None:
+                asked = candidate
+                break
+        pinned_current = bool(local is not None and asked.digest and asked.digest in repo_digests(local, asked.name)
+                              and platform_matches(local, wanted))
+        remote_digest = asked.digest if pinned_current else None
+        current = True if pinned_current else None
+        if needs_registry(policy, local is not None, pinned_current):
+            if local is not None:
+                # The image was found under this name: ask for that name only, as podman would pull it.
+                candidates = [c for c in candidates if c[0] == asked]
+            asked, descriptor = head_first(candidates, self.pool)
+            remote_digest = descriptor['digest']
+            current = is_current(remote_digest, local, asked.name, wanted)
+        decision = decide(policy, local is not None, current)
+        local_name = _local_name(asked)
+        before = image_summary(local, asked.name, remote_digest)
+        result = {
+            'changed': decision.change,
+            'pulled': False,
+            'pull_needed': decision.pull,
+            'policy': policy,
+            'resolved_name': local_name,
+            'remote_digest': remote_digest,
+            'local_digest_before': before.get('digest'),
+            'image': before,
+        }
+        if method:
+            result['resolved_from'] = method
+        after = before
+        if decision.pull and not check_mode:
+            with podman_auth(self.options, asked.registry) as auth:
+                engine.pull(local_name, auth_file=auth['auth_file'], tls_verify=auth['tls_verify'], platform=platform,
+                            cert_dir=auth['cert_dir'], env=podman_env(self.options))
+            pulled = engine.inspect_image(local_name)
+            if pulled is None:
+                raise PodmanError('podman pulled %s but the image is not in local storage afterwards' % local_name)
+            after = image_summary(pulled, asked.name, remote_digest)
+            if policy == 'always':
+                changed = before.get('id') != after.get('id')
+            else:
+                changed = (before.get('id'), sorted(repo_digests(local, asked.name))) != \
+                    (after.get('id'), sorted(repo_digests(pulled, asked.name)))
+            result.update(changed=changed, pulled=True, image=after)
+        elif decision.change:
+            after = {'id': TO_BE_PULLED, 'digest': remote_digest}
+        result['diff'] = {
+            'before': {'name': local_name, 'id': before.get('id'), 'digest': before.get('digest')},
+            'after': {'name': local_name, 'id': after.get('id'), 'digest': after.get('digest')},
+        }
+        return result
+
+    def _to_archive(self, candidates, method, platform, policy, dest, check_mode):
+        """O(dest) of a transport the copy engine writes: oci:, oci-archive:, docker-archive:."""
+        try:
+            from ansible_collections.podkit.containers.plugins.module_utils.copy import engine as copy_engine
+        except ImportError:  # pragma: no cover - the copy engine ships with the collection
+            raise ConfigError('dest needs the image_copy engine, which is not available; pull to local storage instead', option='dest')
+        location = copy_engine.parse_location(dest, 'dest')
+        if location.transport not in ARCHIVE_TRANSPORTS:
+            raise ConfigError("dest '%s' is not supported: use oci:DIR[:REF], oci-archive:FILE[:REF] or docker-archive:FILE[:REF], "
+                              "or leave dest unset for local container storage" % dest, option='dest')
+        current = copy_engine.open_destination(location, self.options).current_digest()
+        result = {'policy': policy, 'dest': str(location), 'local_digest_before': current, 'remote_digest': None}
+        if method:
+            result['resolved_from'] = method
+        if current is not None and policy == 'missing':
+            result.update(changed=False, pulled=False, pull_needed=False, resolved_name=_local_name(candidates[0][0]),
+                          image={'digest': current},
+                          diff={'before': {'name': str(location), 'digest': current}, 'after': {'name': str(location), 'digest': current}})
+            return result
+        asked, descriptor = head_first(candidates, self.pool)
+        copied = copy_engine.copy_image('docker://%s' % _local_name(asked), dest, self.options, self.options, platform=platform,
+                                        force=policy == 'always', check_mode=check_mode)
+        target = copied.get('dest_digest')
+        changed = current != target
+        result.update(changed=changed, pulled=bool(copied.get('changed')) and not check_mode, pull_needed=policy == 'always' or changed,
+                      resolved_name=_local_name(asked), remote_digest=descriptor['digest'], image={'digest': target},
+                      diff={'before': {'name': str(location), 'digest': current}, 'after': {'name': str(location), 'digest': target}})
+        return result
+
+
+def pull_image(name, options, engine_factory=None, tag=None, digest=None, platform=None, policy='newer', dest=None,
+               check_mode=False, client_factory=None, conf=None):
+    """The image_pull result for ``name`` (see ImagePull.run)."""
+    return ImagePull(options, engine_factory=engine_factory, client_factory=client_factory, conf=conf).run(
+        name, tag=tag, digest=digest, platform=platform, policy=policy, dest=dest, check_mode=check_mode)
+
+
+# -- container_state ---------------------------------------------------------------------------------
+
+def image_is_current(image, local_image, options, platform=None, client_factory=None, conf=None, pool=None):
+    """True when ``local_image`` (its ``podman image inspect`` object) is what the registry serves for ``image`` now.
+
+    One HEAD (per search registry or mirror tried); a pinned digest already in RepoDigests needs none.
+    """
+    if local_image is None:
+        return False
+    wanted = wanted_platform(platform)
+    if conf is None:
+        conf = load_registries_conf(options.registries_conf)
+    candidates, dummy = candidates_for(image_text(image), conf)
+    tags = set(local_image.get('RepoTags') or [])
+    digests = set(local_image.get('RepoDigests') or [])
+    # A short name: the candidate the local image is stored under is the one podman resolved it to.
+    for candidate, sources in candidates:
+        if _local_name(candidate) in tags or _local_name(candidate) in digests:
+            candidates = [(candidate, sources)]
+            break
+    asked = candidates[0][0]
+    if asked.digest:
+        return asked.digest in repo_digests(local_image, asked.name) and platform_matches(local_image, wanted)
+    pool = pool or ClientPool(options, conf=conf, client_factory=client_factory)
+    asked, descriptor = head_first(candidates, pool)
+    return is_current(descriptor['digest'], local_image, asked.name, wanted)
+
+
+def image_resolver(options, platform=None, client_factory=None, conf=None):
+    """A ContainerManager ``image_resolver``: ``(image, local_image) -> True`` when the registry has a newer image."""
+    state = {}
+
+    def resolver(image, local_image):
+        if 'conf' not in state:
+            state['conf'] = conf if conf is not None else load_registries_conf(options.registries_conf)
+            state['pool'] = ClientPool(options, conf=state['conf'], client_factory=client_factory)
+        return not image_is_current(image, local_image, options, platform=platform, conf=state['conf'], pool=state['pool'])
+
+    return resolver

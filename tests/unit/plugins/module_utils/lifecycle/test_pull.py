@@ -1,0 +1,434 @@
+# -*- coding: utf-8 -*-
+# Copyright: podkit.containers contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""image_pull's core with a fake podman and a fake registry client: the decision table, name resolution,
+the podman argv (no secret on it), temp auth/cert files, check mode, diff, and the container_state resolver."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import json
+import os
+import stat
+
+import pytest
+
+from ansible_collections.podkit.containers.plugins.module_utils.errors import (
+    ConfigError,
+    InvalidReferenceError,
+    NotFoundError,
+    PodmanError,
+    PodmanNotFoundError,
+    RegistryUnreachableError,
+)
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle import pull as pl
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.container import ContainerManager
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
+from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import RegistriesConf
+
+REG = 'registry.example:5000'
+NAME = REG + '/team/app'
+INDEX = 'sha256:' + 'a' * 64
+INSTANCE = 'sha256:' + 'b' * 64
+SINGLE = 'sha256:' + 'c' * 64
+NEW = 'sha256:' + 'd' * 64
+DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
+OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
+SECRET = 's3cr3t-Pa55word'
+
+
+def inspect(image_id='1' * 64, digests=(SINGLE,), name=NAME, tag='1', arch='amd64'):
+    """A `podman image inspect` object as podman 4.3.1 writes it (RepoDigests: every name x every digest)."""
+    return {'Id': image_id, 'Digest': digests[0] if digests else None, 'Os': 'linux', 'Architecture': arch,
+            'RepoTags': ['%s:%s' % (name, tag)], 'RepoDigests': ['%s@%s' % (name, d) for d in digests]}
+
+
+class FakeClient(object):
+    """head_manifest answers from ``FakeClient.remote`` {(registry, repository, reference): descriptor or exception}."""
+    remote = {}
+    heads = []
+
+    def __init__(self, registry, options, conf=None):
+        self.registry = registry
+        self.options = options
+
+    def head_manifest(self, repository, reference, accept=None):
+        FakeClient.heads.append('%s/%s:%s' % (self.registry, repository, reference))
+        answer = FakeClient.remote.get((self.registry, repository, reference))
+        if answer is None:
+            raise NotFoundError('manifest for %s:%s not found in registry %s' % (repository, reference, self.registry),
+                                registry=self.registry, repository=repository, status=404)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+@pytest.fixture(autouse=True)
+def fresh_remote():
+    FakeClient.remote = {}
+    FakeClient.heads = []
+
+
+def serve(digest, media_type=OCI_MANIFEST, registry=REG, repository='team/app', tag='1'):
+    FakeClient.remote[(registry, repository, tag)] = {'digest': digest, 'mediaType': media_type, 'size': 100}
+
+
+class FakeEngine(object):
+    """A PodmanEngine stand-in: ``images`` {local name: inspect}; pull() replaces the entry with ``on_pull``."""
+
+    def __init__(self, images=None, on_pull=None):
+        self.images = dict(images or {})
+        self.on_pull = on_pull
+        self.pulls = []
+
+    def inspect_image(self, ref):
+        return self.images.get(ref)
+
+    def pull(self, ref, auth_file=None, tls_verify=None, platform=None, cert_dir=None, env=None):
+        seen = {}
+        if auth_file and os.path.exists(auth_file):
+            seen['auth_mode'] = stat.S_IMODE(os.stat(auth_file).st_mode)
+            seen['dir_mode'] = stat.S_IMODE(os.stat(os.path.dirname(auth_file)).st_mode)
+            with open(auth_file) as handle:
+                seen['auth'] = json.load(handle)
+        if cert_dir:
+            seen['certs'] = sorted(os.listdir(cert_dir))
+        self.pulls.append(dict(ref=ref, auth_file=auth_file, tls_verify=tls_verify, platform=platform, cert_dir=cert_dir,
+                               env=env, seen=seen))
+        if self.on_pull is not None:
+            self.images[ref] = self.on_pull
+        return (self.on_pull or {}).get('Id')
+
+
+def run(engine, name=NAME + ':1', options=None, conf=None, **kw):
+    return pl.pull_image(name, options or RegistryOptions(), engine_factory=lambda: engine, client_factory=FakeClient,
+                         conf=conf if conf is not None else RegistriesConf(), **kw)
+
+
+# -- the decision table ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('policy, present, current, expected', [
+    ('missing', False, None, (True, True)),
+    ('missing', True, None, (False, False)),
+    ('newer', False, False, (True, True)),
+    ('newer', True, True, (False, False)),
+    ('newer', True, False, (True, True)),
+    ('always', False, False, (True, True)),
+    ('always', True, True, (True, False)),
+    ('always', True, False, (True, True)),
+])
+def test_decide(policy, present, current, expected):
+    assert tuple(pl.decide(policy, present, current)) == expected
+
+
+def test_decide_rejects_unknown_policy():
+    with pytest.raises(ConfigError, match='missing, newer, always'):
+        pl.decide('sometimes', True, True)
+
+
+@pytest.mark.parametrize('policy, present, pinned, expected', [
+    ('missing', True, False, False),
+    ('missing', False, False, True),
+    ('newer', True, True, False),
+    ('newer', True, False, True),
+    ('always', True, True, True),
+])
+def test_needs_registry(policy, present, pinned, expected):
+    assert pl.needs_registry(policy, present, pinned) is expected
+
+
+# Remote: same digest, a different one, or an index whose digest podman recorded next to the instance's.
+LOCAL_SINGLE = inspect(digests=(SINGLE,))
+LOCAL_FROM_INDEX = inspect(digests=(INDEX, INSTANCE))
+
+
+@pytest.mark.parametrize('policy, local, remote, media_type, pull, changed', [
+    ('missing', None, SINGLE, OCI_MANIFEST, True, True),
+    ('missing', LOCAL_SINGLE, NEW, OCI_MANIFEST, False, False),
+    ('newer', None, SINGLE, OCI_MANIFEST, True, True),
+    ('newer', LOCAL_SINGLE, SINGLE, OCI_MANIFEST, False, False),
+    ('newer', LOCAL_SINGLE, NEW, OCI_MANIFEST, True, True),
+    ('newer', LOCAL_FROM_INDEX, INDEX, DOCKER_LIST, False, False),
+    ('newer', LOCAL_FROM_INDEX, NEW, DOCKER_LIST, True, True),
+    # The instance digest is in RepoDigests too, but the registry now serves an index: index vs index differs.
+    ('newer', inspect(digests=(INSTANCE,)), INDEX, DOCKER_LIST, True, True),
+    ('always', None, SINGLE, OCI_MANIFEST, True, True),
+    ('always', LOCAL_SINGLE, SINGLE, OCI_MANIFEST, True, False),
+    ('always', LOCAL_FROM_INDEX, NEW, DOCKER_LIST, True, True),
+])
+def test_table_check_mode(policy, local, remote, media_type, pull, changed):
+    serve(remote, media_type)
+    engine = FakeEngine({NAME + ':1': local} if local else {})
+    result = run(engine, policy=policy, check_mode=True)
+    assert (result['pull_needed'], result['changed'], result['pulled']) == (pull, changed, False)
+    assert engine.pulls == []
+    if policy == 'missing' and local:
+        assert FakeClient.heads == [] and result['remote_digest'] is None
+    else:
+        assert FakeClient.heads == ['%s/team/app:1' % REG]
+        assert result['remote_digest'] == remote
+    assert result['resolved_name'] == NAME + ':1' and 'resolved_from' not in result
+    assert result['diff']['before']['id'] == (local or {}).get('Id')
+    assert result['diff']['after']['id'] == (pl.TO_BE_PULLED if changed else (local or {}).get('Id'))
+
+
+@pytest.mark.parametrize('policy, local, remote, after, changed', [
+    ('newer', None, SINGLE, inspect('2' * 64, (SINGLE,)), True),
+    ('newer', LOCAL_SINGLE, NEW, inspect('2' * 64, (NEW,)), True),
+    ('newer', LOCAL_FROM_INDEX, INDEX, None, False),
+    ('always', LOCAL_SINGLE, SINGLE, LOCAL_SINGLE, False),
+    ('always', LOCAL_SINGLE, NEW, inspect('2' * 64, (NEW,)), True),
+    ('missing', None, SINGLE, inspect('2' * 64, (SINGLE,)), True),
+])
+def test_table_apply(policy, local, remote, after, changed):
+    serve(remote)
+    engine = FakeEngine({NAME + ':1': local} if local else {}, on_pull=after)
+    result = run(engine, policy=policy)
+    assert result['changed'] is changed
+    assert result['pulled'] is (after is not None)
+    assert [p['ref'] for p in engine.pulls] == ([NAME + ':1'] if after is not None else [])
+    final = after or local
+    assert result['image']['id'] == final['Id']
+    assert result['image']['digest'] == remote
+    assert result['local_digest_before'] == (remote if local and remote in pl.repo_digests(local, NAME) else (local or {}).get('Digest'))
+    assert result['diff']['after']['id'] == final['Id']
+
+
+def test_always_same_id_with_new_digest_is_no_change():
+    """always: changed only when the image ID for the name changed."""
+    serve(NEW)
+    engine = FakeEngine({NAME + ':1': LOCAL_SINGLE}, on_pull=inspect(digests=(SINGLE, NEW)))
+    result = run(engine, policy='always')
+    assert result['pulled'] is True and result['changed'] is False
+
+
+def test_newer_platform_mismatch_pulls():
+    serve(INDEX, DOCKER_LIST)
+    engine = FakeEngine({NAME + ':1': inspect(digests=(INDEX, INSTANCE), arch='amd64')})
+    assert run(engine, policy='newer', platform='linux/arm64/v8', check_mode=True)['changed'] is True
+    assert run(engine, policy='newer', platform='linux/amd64', check_mode=True)['changed'] is False
+    with pytest.raises(ConfigError, match='os/arch'):
+        run(engine, policy='newer', platform='linux', check_mode=True)
+
+
+# -- names ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('name, tag, digest, expected', [
+    ('r.example/a', None, None, 'r.example/a'),
+    ('docker://r.example/a:1', None, None, 'r.example/a:1'),
+    ('r.example/a', '2', None, 'r.example/a:2'),
+    ('r.example/a:2', '2', None, 'r.example/a:2'),
+    ('r.example/a', None, SINGLE, 'r.example/a@' + SINGLE),
+    ('r.example/a:1@' + SINGLE, None, None, 'r.example/a@' + SINGLE),
+    ('localhost:5000/a', '1', None, 'localhost:5000/a:1'),
+])
+def test_image_text(name, tag, digest, expected):
+    assert pl.image_text(name, tag, digest) == expected
+
+
+@pytest.mark.parametrize('name, tag, digest, error, fragment', [
+    ('', None, None, ConfigError, 'empty'),
+    ('r.example/a:1', '2', None, ConfigError, 'drop tag'),
+    ('r.example/a', '1', SINGLE, ConfigError, 'mutually exclusive'),
+    ('r.example/a', 'bad tag', None, InvalidReferenceError, 'tag'),
+    ('r.example/a', None, 'sha256:abc', InvalidReferenceError, 'sha256'),
+])
+def test_image_text_errors(name, tag, digest, error, fragment):
+    with pytest.raises(error, match=fragment):
+        pl.image_text(name, tag, digest)
+
+
+def test_short_name_through_search_registries():
+    conf = RegistriesConf(unqualified_search_registries=['first.example', REG])
+    serve(SINGLE, registry=REG, repository='app', tag='1')
+    engine = FakeEngine(on_pull=inspect(digests=(SINGLE,), name=REG + '/app'))
+    result = run(engine, name='app:1', conf=conf)
+    assert result['resolved_name'] == REG + '/app:1' and result['resolved_from'] == 'search'
+    assert FakeClient.heads == ['first.example/app:1', REG + '/app:1']
+    assert engine.pulls[0]['ref'] == REG + '/app:1'
+
+
+def test_short_name_alias_and_missing_offline():
+    conf = RegistriesConf(unqualified_search_registries=['first.example'], aliases={'app': REG + '/team/app'})
+    engine = FakeEngine({NAME + ':1': LOCAL_SINGLE})
+    result = run(engine, name='app:1', conf=conf, policy='missing')
+    assert result['resolved_name'] == NAME + ':1' and result['resolved_from'] == 'alias'
+    assert result['changed'] is False and FakeClient.heads == []
+
+
+def test_short_name_missing_takes_the_first_local_candidate():
+    conf = RegistriesConf(unqualified_search_registries=['first.example', REG])
+    engine = FakeEngine({REG + '/app:1': inspect(name=REG + '/app')})
+    result = run(engine, name='app:1', conf=conf, policy='missing')
+    assert result['resolved_name'] == REG + '/app:1' and FakeClient.heads == []
+
+
+def test_mirror_is_asked_first():
+    conf = RegistriesConf(registries=[pl_entry(REG, mirrors=[{'location': 'mirror.example', 'insecure': True,
+                                                              'pull-from-mirror': 'all'}])])
+    serve(SINGLE, registry='mirror.example')
+    result = run(FakeEngine(), conf=conf, check_mode=True)
+    assert FakeClient.heads == ['mirror.example/team/app:1'] and result['remote_digest'] == SINGLE
+
+
+def pl_entry(prefix, mirrors=()):
+    from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import RegistryEntry
+    return RegistryEntry(prefix, prefix, mirrors=list(mirrors))
+
+
+def test_pinned_digest_present_needs_no_registry():
+    engine = FakeEngine({NAME + '@' + INDEX: LOCAL_FROM_INDEX})
+    result = run(engine, name=NAME, digest=INDEX, policy='newer')
+    assert result['changed'] is False and result['remote_digest'] == INDEX and FakeClient.heads == []
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+def test_missing_tag_is_a_clear_error():
+    with pytest.raises(NotFoundError, match='not found in registry'):
+        run(FakeEngine(), check_mode=True)
+
+
+def test_unreachable_registry():
+    FakeClient.remote[(REG, 'team/app', '1')] = RegistryUnreachableError('cannot connect to registry %s: connection refused' % REG,
+                                                                         registry=REG)
+    with pytest.raises(RegistryUnreachableError, match='connection refused'):
+        run(FakeEngine({NAME + ':1': LOCAL_SINGLE}), policy='newer')
+    assert run(FakeEngine({NAME + ':1': LOCAL_SINGLE}), policy='missing')['changed'] is False
+
+
+def test_image_gone_after_pull():
+    serve(SINGLE)
+    with pytest.raises(PodmanError, match='not in local storage afterwards'):
+        run(FakeEngine(on_pull=None))
+
+
+# -- what podman is given -------------------------------------------------------------------------
+
+def test_credentials_only_in_a_private_temp_auth_file(tmp_path):
+    ca = tmp_path / 'ca.pem'
+    ca.write_text(u'-----BEGIN CERTIFICATE-----\n')
+    serve(SINGLE)
+    engine = FakeEngine(on_pull=inspect(digests=(SINGLE,)))
+    options = RegistryOptions(username='deploy', password=SECRET, ca_cert=str(ca), registries_conf='/etc/x.conf')
+    result = run(engine, options=options)
+    call = engine.pulls[0]
+    assert call['seen']['auth_mode'] == 0o600 and call['seen']['dir_mode'] == 0o700
+    token = base64.b64encode(('deploy:' + SECRET).encode()).decode()
+    assert call['seen']['auth'] == {'auths': {REG: {'auth': token}}}
+    assert call['seen']['certs'] == ['ca.crt']
+    assert call['tls_verify'] is None and call['env'] == {'CONTAINERS_REGISTRIES_CONF': '/etc/x.conf'}
+    assert not os.path.exists(os.path.dirname(call['auth_file'])), 'temp dir left behind'
+    assert SECRET not in json.dumps(result) and token not in json.dumps(result)
+
+
+def test_user_auth_file_passed_as_is_and_insecure():
+    serve(SINGLE)
+    engine = FakeEngine(on_pull=inspect(digests=(SINGLE,)))
+    run(engine, options=RegistryOptions(auth_file='/home/u/auth.json', insecure=True))
+    assert engine.pulls[0]['auth_file'] == '/home/u/auth.json' and engine.pulls[0]['tls_verify'] is False
+    assert engine.pulls[0]['cert_dir'] is None and engine.pulls[0]['env'] is None
+
+
+class RecordingRun(object):
+    def __init__(self, image_id):
+        self.calls = []
+        self.image_id = image_id
+
+    def __call__(self, argv, data=None, env=None):
+        self.calls.append((list(argv), env))
+        if argv[1] == 'pull':
+            for flag in ('--authfile',):
+                path = argv[argv.index(flag) + 1]
+                with open(path) as handle:
+                    self.auth_seen = json.load(handle)
+            return 0, self.image_id + '\n', ''
+        if argv[1] == 'image':
+            if len(self.calls) == 1:
+                return 125, '', 'Error: inspecting object: image not known'
+            return 0, json.dumps([inspect(self.image_id, (SINGLE,))]), ''
+        raise AssertionError(argv)
+
+
+def test_podman_argv_has_no_secret():
+    """The real PodmanEngine builds the argv: credentials by --authfile only, TLS and platform flags."""
+    serve(SINGLE)
+    fake = RecordingRun('9' * 64)
+    engine = PodmanEngine(fake, executable='podman', which=lambda name: '/usr/bin/podman')
+    result = pl.pull_image(NAME + ':1', RegistryOptions(username='deploy', password=SECRET, validate_certs=False),
+                           engine_factory=lambda: engine, client_factory=FakeClient, conf=RegistriesConf(), platform='linux/arm64/v8')
+    argv, env = [c for c in fake.calls if c[0][1] == 'pull'][0]
+    assert argv[:3] == ['/usr/bin/podman', 'pull', '--quiet']
+    assert argv[argv.index('--authfile') + 1].endswith('/auth.json')
+    assert '--tls-verify=false' in argv and argv[argv.index('--platform') + 1] == 'linux/arm64/v8'
+    assert argv[-1] == NAME + ':1' and env is None
+    flat = ' '.join(argv)
+    assert SECRET not in flat and base64.b64encode(('deploy:' + SECRET).encode()).decode() not in flat
+    assert not any(a.startswith('--creds') for a in argv)
+    assert fake.auth_seen['auths'][REG]['auth']
+    assert result['changed'] is True and result['image']['id'] == '9' * 64
+
+
+def test_podman_missing():
+    def factory():
+        return PodmanEngine(RecordingRun('0'), executable='/nonexistent/podman')
+    with pytest.raises(PodmanNotFoundError, match='not installed'):
+        pl.pull_image(NAME, RegistryOptions(), engine_factory=factory, client_factory=FakeClient, conf=RegistriesConf())
+
+
+def test_podman_auth_rejects_colon_in_username():
+    with pytest.raises(ConfigError, match="':'"):
+        with pl.podman_auth(RegistryOptions(username='a:b', password='x'), REG):
+            pass
+
+
+# -- container_state's resolver ------------------------------------------------------------------------
+
+def test_image_is_current_and_resolver():
+    serve(INDEX, DOCKER_LIST)
+    options = RegistryOptions()
+    assert pl.image_is_current(NAME + ':1', LOCAL_FROM_INDEX, options, client_factory=FakeClient, conf=RegistriesConf()) is True
+    assert pl.image_is_current(NAME + ':1', LOCAL_SINGLE, options, client_factory=FakeClient, conf=RegistriesConf()) is False
+    assert pl.image_is_current(NAME + ':1', None, options, client_factory=FakeClient, conf=RegistriesConf()) is False
+    resolver = pl.image_resolver(options, client_factory=FakeClient, conf=RegistriesConf())
+    assert resolver(NAME + ':1', LOCAL_FROM_INDEX) is False
+    assert resolver(NAME + ':1', LOCAL_SINGLE) is True
+    # A pinned digest in RepoDigests: no HEAD.
+    FakeClient.heads = []
+    assert resolver(NAME + '@' + INDEX, LOCAL_FROM_INDEX) is False and FakeClient.heads == []
+
+
+def test_resolver_short_name_uses_the_local_candidate():
+    conf = RegistriesConf(unqualified_search_registries=['first.example', REG])
+    serve(SINGLE, registry=REG, repository='app', tag='1')
+    local = inspect(digests=(SINGLE,), name=REG + '/app')
+    assert pl.image_is_current('app:1', local, RegistryOptions(), client_factory=FakeClient, conf=conf) is True
+    assert FakeClient.heads == [REG + '/app:1']
+
+
+class ManagerEngine(object):
+    def __init__(self, image):
+        self.image = image
+        self.pulled = []
+
+    def inspect_container(self, name):
+        return None
+
+    def inspect_image(self, ref):
+        return self.image
+
+
+def test_resolver_drives_container_manager_pull_newer():
+    serve(NEW)
+    resolver = pl.image_resolver(RegistryOptions(), client_factory=FakeClient, conf=RegistriesConf())
+    manager = ContainerManager(ManagerEngine(LOCAL_SINGLE), {'name': 'c', 'image': NAME + ':1', 'pull': 'newer', 'state': 'present'},
+                               check_mode=True, image_resolver=resolver)
+    assert manager.apply()['actions'][0] == 'pull'
+    serve(SINGLE)
+    manager = ContainerManager(ManagerEngine(LOCAL_SINGLE), {'name': 'c', 'image': NAME + ':1', 'pull': 'newer', 'state': 'present'},
+                               check_mode=True, image_resolver=pl.image_resolver(RegistryOptions(), client_factory=FakeClient,
+                                                                                 conf=RegistriesConf()))
+    assert 'pull' not in manager.apply()['actions']
