@@ -169,7 +169,8 @@ options:
       - When to pull O(image).
       - V(missing) — only when it is not in local storage.
       - V(always) — on every run; the container is recreated when the pulled image differs from the one it runs.
-      - V(newer) — when the registry has a newer image than the local one. This version behaves like V(missing).
+      - V(newer) — when the registry has a newer image than the local one: its digest for the tag (one C(HEAD) request)
+        is not among the local image's C(RepoDigests), the comparison M(podkit.containers.image_pull) makes. Check mode asks the registry too.
       - V(never) — never; fails when the image is not in local storage.
     type: str
     choices: [missing, newer, always, never]
@@ -318,9 +319,10 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.podkit.containers.plugins.module_utils.common import run_module
+from ansible_collections.podkit.containers.plugins.module_utils.common import registry_options, require_registry_libs, run_module
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.container import ContainerManager
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import image_resolver
 
 
 def main():
@@ -371,9 +373,14 @@ def main():
     def run_command(argv, data=None, env=None):
         return module.run_command(argv, data=data, environ_update=env, check_rc=False)
 
+    resolver = None
+    if module.params['pull'] == 'newer':
+        require_registry_libs(module)
+        resolver = image_resolver(registry_options(module.params), platform=module.params['platform'])
+
     def apply():
         engine = PodmanEngine(run_command, executable=module.params['executable'])
-        return ContainerManager(engine, module.params, check_mode=module.check_mode).apply()
+        return ContainerManager(engine, module.params, check_mode=module.check_mode, image_resolver=resolver).apply()
 
     run_module(module, apply)
 
