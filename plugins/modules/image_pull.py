@@ -21,13 +21,13 @@ description:
     private temporary directory, removed afterwards) passed with C(--authfile), never on the command line;
     O(ca_cert) (and O(client_cert)/O(client_key)) in a temporary C(--cert-dir).
   - 'Check mode: the local image is inspected and, unless O(policy=missing) finds the image locally, the registry is
-    asked (C(HEAD)); RV(changed) and RV(pull_needed) say whether a pull would happen and change the local image.
+    asked (C(HEAD)); C(changed) and RV(pull_needed) say whether a pull would happen and change the local image.
     Nothing is pulled or written.'
 options:
   name:
     description:
       - The image, as C([docker://][host[:port]/]path[:tag][@digest]).
-      - A short name such as C(app:1) is resolved with registries.conf (see O(registries_conf)) the way podman does:
+      - A short name such as C(app:1) is resolved with registries.conf (see O(registries_conf)) the way podman does it,
         C([aliases]) first, then each of C(unqualified-search-registries) in order (the first registry that has the
         image wins; with O(policy=missing), the first name already in local storage). RV(resolved_name) and
         RV(resolved_from) show the result. Without such configuration a short name means Docker Hub.

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from images import image_exists, image_inspect, import_rootfs, push, push_manifest_list
-from registry_server import free_port, write_registries_conf
+from registry_server import free_port
 from tools import podman, secret_scan
 
 

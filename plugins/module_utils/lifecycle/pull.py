@@ -38,11 +38,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
 )
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
 from ansible_collections.podkit.containers.plugins.module_utils.registry.names import ClientPool, image_sources
-from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import (
-    parse_reference,
-    validate_digest,
-    validate_tag,
-)
+from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import validate_digest, validate_tag
 from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import load_registries_conf
 
 POLICIES = ('missing', 'newer', 'always')
