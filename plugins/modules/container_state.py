@@ -169,8 +169,8 @@ options:
       - When to pull O(image).
       - V(missing) — only when it is not in local storage.
       - V(always) — on every run; the container is recreated when the pulled image differs from the one it runs.
-      - V(newer) — when the registry has a newer image than the local one: its digest for the tag (one C(HEAD) request)
-        is not among the local image's C(RepoDigests), the comparison M(podkit.containers.image_pull) makes. Check mode asks the registry too.
+      - V(newer) — when the registry has a newer image than the local one, that is when its digest for the tag (one C(HEAD)
+        request) is not among the local image's C(RepoDigests), as M(podkit.containers.image_pull) compares them. Check mode asks the registry too.
       - V(never) — never; fails when the image is not in local storage.
     type: str
     choices: [missing, newer, always, never]
