@@ -99,3 +99,7 @@ class PodmanNotFoundError(PodmanError):
 
 class SystemdError(PodkitError):
     """systemctl failed, or no manager is reachable for the requested scope."""
+
+
+class ImageStoreError(PodkitError):
+    """A local image store (OCI layout, oci-archive, docker-archive, dir:) that cannot be read or written."""

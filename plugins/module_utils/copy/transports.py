@@ -1,0 +1,899 @@
+# -*- coding: utf-8 -*-
+# Copyright: podkit.containers contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Image sources and destinations for image_copy (internal; no stable API).
+
+Every source hands out blobs as iterators of chunks that are verified (size and digest) as they stream: a
+consumer sees DigestMismatchError before the iterator ends, so nothing built from bad bytes is ever committed.
+Destinations write blobs first and manifests last; local stores write each file to a temp name and rename it.
+
+Formats (facts from the specs, not from another implementation's code):
+  oci:            OCI image-layout 1.0: ``oci-layout``, ``index.json`` (entries named by the
+                  ``org.opencontainers.image.ref.name`` annotation), ``blobs/<alg>/<hex>``.
+  oci-archive:    a tar of such a layout.
+  docker-archive: ``docker save`` / ``podman save``: ``manifest.json`` ([{Config, RepoTags, Layers}]), the config as
+                  ``<hex>.json`` and every layer *uncompressed* as ``<diff id hex>.tar`` (docker load needs diff ids).
+  dir:            containers/image's dir transport: ``version``, ``manifest.json``, blobs as ``<hex>``, instance
+                  manifests of a list as ``<hex>.manifest.json``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+import zlib
+
+from ansible_collections.podkit.containers.plugins.module_utils.errors import (
+    ConfigError,
+    DigestMismatchError,
+    ImageStoreError,
+    NotFoundError,
+)
+from ansible_collections.podkit.containers.plugins.module_utils.copy.convert import DOCKER_LAYER_TAR, dumps
+from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
+from ansible_collections.podkit.containers.plugins.module_utils.registry.manifest import hasher_for, is_digest, parse_manifest
+
+CHUNK = 1024 * 1024
+REF_NAME = 'org.opencontainers.image.ref.name'
+OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
+DIR_VERSION = b'Directory Transport Version: 1.1\n'
+_GZIP_MAGIC = b'\x1f\x8b'
+_ZSTD_MAGIC = b'\x28\xb5\x2f\xfd'
+
+
+def _hex(digest):
+    return digest.partition(':')[2]
+
+
+def _io_error(action, path, exc):
+    hints = {
+        errno.EACCES: 'permission denied: run as a user who may write there (become) or choose another path',
+        errno.EPERM: 'operation not permitted: run as a user who may write there (become) or choose another path',
+        errno.EROFS: 'the file system is read-only: choose another path',
+        errno.ENOSPC: 'no space left on the device',
+        errno.ENOENT: 'no such file or directory',
+        errno.ENOTDIR: 'a component of the path is not a directory',
+        errno.EISDIR: 'it is a directory, not a file',
+    }
+    hint = hints.get(getattr(exc, 'errno', None), getattr(exc, 'strerror', None) or str(exc))
+    return ImageStoreError('cannot %s %s: %s' % (action, path, hint), path=path)
+
+
+def verified_chunks(chunks, digest, size, what):
+    """Re-yield ``chunks`` while checking their total ``size`` and ``digest``; DigestMismatchError on the last read."""
+    hasher = hasher_for(digest)
+    count = 0
+    for chunk in chunks:
+        count += len(chunk)
+        if size is not None and count > size:
+            raise DigestMismatchError('%s is larger than the announced %d bytes' % (what, size), expected_size=size)
+        hasher.update(chunk)
+        yield chunk
+    actual = '%s:%s' % (digest.partition(':')[0], hasher.hexdigest())
+    if size is not None and count != size:
+        raise DigestMismatchError('%s has %d bytes, expected %d' % (what, count, size), expected_size=size, actual_size=count)
+    if actual != digest:
+        raise DigestMismatchError('%s has digest %s, expected %s' % (what, actual, digest), expected=digest, actual=actual)
+
+
+def _file_chunks(path, offset=0, length=None):
+    try:
+        handle = open(path, 'rb')
+    except (IOError, OSError) as exc:
+        raise _io_error('read', path, exc)
+    with handle:
+        handle.seek(offset)
+        remaining = length
+        while remaining is None or remaining > 0:
+            data = handle.read(CHUNK if remaining is None else min(CHUNK, remaining))
+            if not data:
+                break
+            if remaining is not None:
+                remaining -= len(data)
+            yield data
+
+
+def _read_json(path, what):
+    try:
+        with open(path, 'rb') as handle:
+            raw = handle.read(mf.MAX_MANIFEST_SIZE + 1)
+    except (IOError, OSError) as exc:
+        if exc.errno == errno.ENOENT:
+            return None, None
+        raise _io_error('read', path, exc)
+    try:
+        return raw, json.loads(raw.decode('utf-8'))
+    except (ValueError, UnicodeDecodeError):
+        raise ImageStoreError('%s (%s) is not valid JSON' % (what, path), path=path)
+
+
+def _makedirs(path):
+    try:
+        if not os.path.isdir(path):
+            os.makedirs(path)
+    except (IOError, OSError) as exc:
+        raise _io_error('create directory', path, exc)
+
+
+def _write_file(path, chunks):
+    """Write ``chunks`` to a temp file next to ``path`` and rename it into place; returns the byte count."""
+    directory = os.path.dirname(path) or '.'
+    try:
+        fd, tmp = tempfile.mkstemp(prefix='.tmp-', dir=directory)
+    except (IOError, OSError) as exc:
+        raise _io_error('write', path, exc)
+    count = 0
+    try:
+        try:
+            with os.fdopen(fd, 'wb') as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                    count += len(chunk)
+            os.chmod(tmp, 0o644)
+            os.rename(tmp, path)
+        except (IOError, OSError) as exc:
+            raise _io_error('write', path, exc)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+    return count
+
+
+def _check_dir_writable(directory, what):
+    probe_dir = directory
+    while probe_dir and not os.path.exists(probe_dir):
+        parent = os.path.dirname(probe_dir)
+        if parent == probe_dir:
+            break
+        probe_dir = parent
+    if not os.path.isdir(probe_dir or '.'):
+        raise ImageStoreError('cannot write %s: %s is not a directory' % (what, probe_dir), path=directory)
+    if not os.access(probe_dir or '.', os.W_OK | os.X_OK):
+        raise ImageStoreError('cannot write %s: permission denied on %s; run as a user who may write there (become) '
+                              'or choose another path' % (what, probe_dir), path=directory)
+
+
+class Source(object):
+    """Where manifests and blobs come from. ``registry``/``repository`` are set for registries only."""
+
+    registry = None
+    repository = None
+    client = None
+
+    def __init__(self, location):
+        self.location = location
+
+    def top_manifest(self):
+        raise NotImplementedError
+
+    def manifest(self, digest):
+        raise NotImplementedError
+
+    def blob_chunks(self, desc):
+        """A verified iterator over the blob's bytes."""
+        raise NotImplementedError
+
+    def read_blob(self, desc, max_size=mf.MAX_CONFIG_SIZE):
+        if desc.get('size') is not None and desc['size'] > max_size:
+            raise ImageStoreError('blob %s of %s is larger than %d bytes' % (desc['digest'], self.location, max_size))
+        return b''.join(self.blob_chunks(desc))
+
+    def close(self):
+        pass
+
+
+class Destination(object):
+    """Where an image goes. Engine order: prepare, (check_writable, blobs, manifests, commit) unless nothing changes."""
+
+    supports_index = True
+    client = None
+
+    def __init__(self, location):
+        self.location = location
+
+    def manifest_format(self, fmt):
+        """The format to write given the requested ``fmt`` (None = keep the source's)."""
+        return fmt
+
+    def current_digest(self):
+        """The digest the destination holds now for this name (None when absent)."""
+        raise NotImplementedError
+
+    def target_digest(self, plan):
+        """The digest current_digest() will answer once ``plan`` is written."""
+        return plan.top_digest
+
+    def check_writable(self):
+        pass
+
+    def has_blob(self, desc):
+        return False
+
+    def mount_blob(self, desc, source):  # pylint: disable=unused-argument
+        return False
+
+    def put_blob(self, desc, open_chunks):
+        """Store a blob from ``open_chunks()`` (a fresh verified iterator per call); returns bytes transferred."""
+        raise NotImplementedError
+
+    def put_manifest(self, image):
+        """Store one image manifest (a plan.ImagePlan) after all its blobs."""
+        raise NotImplementedError
+
+    def put_index(self, raw, media_type, digest):
+        raise ConfigError('%s cannot store a multi-platform index' % self.location)
+
+    def commit(self, plan):
+        pass
+
+    def abort(self):
+        pass
+
+
+# -- registries ------------------------------------------------------------------------------------------------
+
+class RegistrySource(Source):
+    def __init__(self, location, client):
+        super(RegistrySource, self).__init__(location)
+        self.client = client
+        self.reference = location.reference
+        self.registry = client.registry
+        self.repository = location.reference.repository
+
+    def top_manifest(self):
+        return self.client.get_manifest(self.repository, self.reference.api_reference)
+
+    def manifest(self, digest):
+        return self.client.get_manifest(self.repository, digest)
+
+    def blob_chunks(self, desc):
+        return self.client.iter_blob(self.repository, desc['digest'], size=desc.get('size'))
+
+    def read_blob(self, desc, max_size=mf.MAX_CONFIG_SIZE):
+        return self.client.get_blob_bytes(self.repository, desc['digest'], max_size)
+
+
+class _ChunkReader(object):
+    """A file-like view of a chunk iterator, for a streamed upload body (the source is read as it is sent)."""
+
+    def __init__(self, chunks):
+        self._chunks = iter(chunks)
+        self._buffer = b''
+        self._pos = 0
+
+    def read(self, amount=-1):
+        if self._pos >= len(self._buffer):
+            try:
+                self._buffer = next(self._chunks)
+            except StopIteration:
+                return b''
+            self._pos = 0
+        if amount is None or amount < 0:
+            amount = len(self._buffer) - self._pos
+        data = self._buffer[self._pos:self._pos + amount]
+        self._pos += len(data)
+        return data
+
+    def close(self):
+        close = getattr(self._chunks, 'close', None)
+        if close:
+            close()
+
+
+class RegistryDestination(Destination):
+    def __init__(self, location, client):
+        super(RegistryDestination, self).__init__(location)
+        self.client = client
+        self.reference = location.reference
+        self.repository = location.reference.repository
+
+    def current_digest(self):
+        try:
+            return self.client.head_manifest(self.repository, self.reference.api_reference)['digest']
+        except NotFoundError:
+            return None
+
+    def check_writable(self):
+        # Opening an upload session needs the push scope: bad or read-only credentials fail here, before any blob moves.
+        # A mount of the empty blob from the repository itself opens one; the client cancels it again.
+        self.client.mount_blob(self.repository, mf.digest_of(b''), self.repository)
+
+    def has_blob(self, desc):
+        return self.client.blob_exists(self.repository, desc['digest']) is not None
+
+    def mount_blob(self, desc, source):
+        if source.registry != self.client.registry or source.repository == self.repository:
+            return False
+        return self.client.mount_blob(self.repository, desc['digest'], source.repository)
+
+    def put_blob(self, desc, open_chunks):
+        counted = {'bytes': 0}
+
+        def open_stream():
+            counted['bytes'] = 0
+
+            def counting():
+                for chunk in open_chunks():
+                    counted['bytes'] += len(chunk)
+                    yield chunk
+            return _ChunkReader(counting())
+
+        self.client.upload_blob(self.repository, desc['digest'], desc['size'], open_stream)
+        return counted['bytes']
+
+    def put_manifest(self, image):
+        reference = self.reference.api_reference if image.is_top else image.digest
+        self.client.put_manifest(self.repository, reference, image.raw, image.media_type)
+
+    def put_index(self, raw, media_type, digest):
+        self.client.put_manifest(self.repository, self.reference.api_reference, raw, media_type)
+
+
+# -- OCI image layout ------------------------------------------------------------------------------------------
+
+def _index_entry(index, image_ref, where):
+    entries = index.get('manifests') or [] if isinstance(index, dict) else []
+    if image_ref:
+        for entry in entries:
+            if (entry.get('annotations') or {}).get(REF_NAME) == image_ref:
+                return entry
+        names = sorted(set((e.get('annotations') or {}).get(REF_NAME) for e in entries) - set([None]))
+        raise NotFoundError('no image named %s in %s; it holds: %s' % (image_ref, where, ', '.join(names) or 'no named images'))
+    if len(entries) == 1:
+        return entries[0]
+    raise NotFoundError('%s holds %d images; name one as oci:PATH:NAME' % (where, len(entries)))
+
+
+class _LayoutReader(object):
+    """Blob access into an OCI layout: a directory, or members of an (uncompressed) tar."""
+
+    def __init__(self, where, root=None, archive=None):
+        self.where = where
+        self.root = root
+        self.archive = archive
+        self.members = {}
+        if archive is not None:
+            try:
+                with tarfile.open(archive, 'r:') as tar:
+                    for member in tar:
+                        if member.isfile():
+                            self.members[os.path.normpath(member.name).lstrip('/')] = (member.offset_data, member.size)
+            except (IOError, OSError) as exc:
+                raise _io_error('read', archive, exc)
+            except tarfile.TarError as exc:
+                raise ImageStoreError('%s is not a readable tar archive: %s' % (archive, exc), path=archive)
+
+    def exists(self, name):
+        if self.archive is not None:
+            return name in self.members
+        return os.path.isfile(os.path.join(self.root, name))
+
+    def chunks(self, name):
+        if self.archive is not None:
+            if name not in self.members:
+                raise NotFoundError('%s has no %s' % (self.where, name))
+            offset, size = self.members[name]
+            return _file_chunks(self.archive, offset, size)
+        path = os.path.join(self.root, name)
+        if not os.path.isfile(path):
+            raise NotFoundError('%s has no %s' % (self.where, name))
+        return _file_chunks(path)
+
+    def read(self, name, limit=mf.MAX_MANIFEST_SIZE):
+        data = b''
+        for chunk in self.chunks(name):
+            data += chunk
+            if len(data) > limit:
+                raise ImageStoreError('%s in %s is larger than %d bytes' % (name, self.where, limit))
+        return data
+
+
+def _blob_name(digest):
+    if not is_digest(digest):
+        raise ImageStoreError('invalid digest %r' % (digest,))
+    return 'blobs/%s/%s' % (digest.partition(':')[0], _hex(digest))
+
+
+class OCILayoutSource(Source):
+    def __init__(self, location, archive=False):
+        super(OCILayoutSource, self).__init__(location)
+        path = location.path
+        if archive:
+            if not os.path.isfile(path):
+                raise NotFoundError('oci-archive %s does not exist' % path, path=path)
+            self.reader = _LayoutReader(str(location), archive=path)
+        else:
+            if not os.path.isdir(path):
+                raise NotFoundError('OCI layout directory %s does not exist' % path, path=path)
+            self.reader = _LayoutReader(str(location), root=path)
+        if not self.reader.exists('index.json'):
+            raise ImageStoreError('%s is not an OCI image layout (no index.json)' % location, path=path)
+        try:
+            index = json.loads(self.reader.read('index.json').decode('utf-8'))
+        except (ValueError, UnicodeDecodeError):
+            raise ImageStoreError('index.json of %s is not valid JSON' % location, path=path)
+        self.entry = _index_entry(index, location.image_ref, str(location))
+
+    def top_manifest(self):
+        return self.manifest(self.entry['digest'], self.entry.get('mediaType'))
+
+    def manifest(self, digest, media_type=None):
+        raw = self.reader.read(_blob_name(digest))
+        return parse_manifest(raw, media_type, expected_digest=digest, what='manifest %s in %s' % (digest, self.location))
+
+    def blob_chunks(self, desc):
+        return verified_chunks(self.reader.chunks(_blob_name(desc['digest'])), desc['digest'], desc.get('size'),
+                               'blob %s in %s' % (desc['digest'], self.location))
+
+
+class OCILayoutDestination(Destination):
+    def __init__(self, location, root=None):
+        super(OCILayoutDestination, self).__init__(location)
+        self.root = root or location.path
+        self.image_ref = location.image_ref
+        self._top = None
+
+    def manifest_format(self, fmt):
+        # An OCI layout lists OCI manifests and indexes only (podman ignores other descriptors), so Docker
+        # manifests are converted on the way in, as skopeo does.
+        if fmt == 'v2s2':
+            raise ConfigError('%s can hold only OCI manifests; drop format: v2s2 or use dir: or docker://' % self.location)
+        return 'oci'
+
+    def current_digest(self):
+        raw, index = _read_json(os.path.join(self.root, 'index.json'), 'index.json of %s' % self.location)
+        if index is None:
+            return None
+        try:
+            entry = _index_entry(index, self.image_ref, str(self.location))
+        except NotFoundError:
+            return None
+        digest = entry.get('digest')
+        if not is_digest(digest) or not os.path.isfile(os.path.join(self.root, _blob_name(digest))):
+            return None
+        return digest
+
+    def check_writable(self):
+        if os.path.exists(self.root) and not os.path.isdir(self.root):
+            raise ImageStoreError('cannot write the OCI layout %s: it is not a directory' % self.root, path=self.root)
+        _check_dir_writable(self.root, 'the OCI layout %s' % self.root)
+        _makedirs(os.path.join(self.root, 'blobs', 'sha256'))
+
+    def _path(self, digest):
+        return os.path.join(self.root, *_blob_name(digest).split('/'))
+
+    def has_blob(self, desc):
+        path = self._path(desc['digest'])
+        return os.path.isfile(path) and (desc.get('size') is None or os.path.getsize(path) == desc['size'])
+
+    def put_blob(self, desc, open_chunks):
+        path = self._path(desc['digest'])
+        _makedirs(os.path.dirname(path))
+        return _write_file(path, open_chunks())
+
+    def put_manifest(self, image):
+        self.put_blob({'digest': image.digest}, lambda: [image.raw])
+        if image.is_top:
+            self._top = {'mediaType': image.media_type, 'digest': image.digest, 'size': len(image.raw)}
+
+    def put_index(self, raw, media_type, digest):
+        self.put_blob({'digest': digest}, lambda: [raw])
+        self._top = {'mediaType': media_type, 'digest': digest, 'size': len(raw)}
+
+    def commit(self, plan):
+        index_path = os.path.join(self.root, 'index.json')
+        dummy, index = _read_json(index_path, 'index.json of %s' % self.location)
+        if not isinstance(index, dict):
+            index = {'schemaVersion': 2, 'mediaType': mf.OCI_INDEX, 'manifests': []}
+        desc = dict(self._top)
+        if self.image_ref:
+            desc['annotations'] = {REF_NAME: self.image_ref}
+        entries = []
+        replaced = False
+        for entry in index.get('manifests') or []:
+            if self.image_ref and (entry.get('annotations') or {}).get(REF_NAME) == self.image_ref:
+                continue
+            if not replaced and entry.get('digest') == desc['digest'] and not (entry.get('annotations') or {}).get(REF_NAME):
+                entries.append(desc)
+                replaced = True
+                continue
+            entries.append(entry)
+        if not replaced:
+            entries.append(desc)
+        index['manifests'] = entries
+        index.setdefault('schemaVersion', 2)
+        _write_file(os.path.join(self.root, 'oci-layout'), [OCI_LAYOUT])
+        _write_file(index_path, [dumps(index)])
+
+
+# -- archives -------------------------------------------------------------------------------------------------
+
+def _tar_directory(root, names, target):
+    """Write the files ``names`` (relative to ``root``) into a new tar at ``target`` (temp file + rename)."""
+    directory = os.path.dirname(os.path.abspath(target))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(target), suffix='.tmp', dir=directory)
+    except (IOError, OSError) as exc:
+        raise _io_error('write', target, exc)
+    try:
+        try:
+            with os.fdopen(fd, 'wb') as handle:
+                with tarfile.open(fileobj=handle, mode='w:', format=tarfile.PAX_FORMAT) as tar:
+                    seen_dirs = set()
+                    for name in names:
+                        parts = name.split('/')[:-1]
+                        for depth in range(1, len(parts) + 1):
+                            sub = '/'.join(parts[:depth])
+                            if sub not in seen_dirs:
+                                seen_dirs.add(sub)
+                                info = tarfile.TarInfo(sub)
+                                info.type = tarfile.DIRTYPE
+                                info.mode = 0o755
+                                tar.addfile(info)
+                        path = os.path.join(root, *name.split('/'))
+                        info = tarfile.TarInfo(name)
+                        info.size = os.path.getsize(path)
+                        info.mode = 0o644
+                        with open(path, 'rb') as src:
+                            tar.addfile(info, src)
+            os.chmod(tmp, 0o644)
+            os.rename(tmp, target)
+        except (IOError, OSError) as exc:
+            raise _io_error('write', target, exc)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
+def _check_archive_target(path, what):
+    if os.path.isdir(path):
+        raise ImageStoreError('cannot write %s to %s: it is a directory' % (what, path), path=path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ImageStoreError('cannot write %s to %s: directory %s does not exist' % (what, path, directory), path=path)
+    if not os.access(directory, os.W_OK | os.X_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise ImageStoreError('cannot write %s to %s: permission denied; run as a user who may write there (become) or '
+                              'choose another path' % (what, path), path=path)
+
+
+class _StagedArchive(object):
+    """A staging directory next to the archive, removed after commit or failure."""
+
+    def __init__(self, target, what):
+        self.target = target
+        self.what = what
+        self.stage = None
+
+    def open(self):
+        _check_archive_target(self.target, self.what)
+        try:
+            self.stage = tempfile.mkdtemp(prefix='.%s.stage-' % os.path.basename(self.target),
+                                          dir=os.path.dirname(os.path.abspath(self.target)))
+        except (IOError, OSError) as exc:
+            raise _io_error('write', self.target, exc)
+        return self.stage
+
+    def cleanup(self):
+        if self.stage and os.path.isdir(self.stage):
+            shutil.rmtree(self.stage, ignore_errors=True)
+        self.stage = None
+
+
+class OCIArchiveDestination(OCILayoutDestination):
+    def __init__(self, location):
+        super(OCIArchiveDestination, self).__init__(location, root=None)
+        self.staged = _StagedArchive(location.path, 'the oci-archive')
+
+    def current_digest(self):
+        if not os.path.isfile(self.location.path):
+            return None
+        try:
+            reader = _LayoutReader(str(self.location), archive=self.location.path)
+            index = json.loads(reader.read('index.json').decode('utf-8'))
+            entry = _index_entry(index, self.image_ref, str(self.location))
+        except (ImageStoreError, NotFoundError, ValueError, UnicodeDecodeError):
+            return None
+        digest = entry.get('digest')
+        return digest if is_digest(digest) and reader.exists(_blob_name(digest)) else None
+
+    def check_writable(self):
+        self.root = self.staged.open()
+        super(OCIArchiveDestination, self).check_writable()
+
+    def commit(self, plan):
+        super(OCIArchiveDestination, self).commit(plan)
+        names = ['oci-layout', 'index.json']
+        for dirpath, dummy, files in os.walk(os.path.join(self.root, 'blobs')):
+            rel = os.path.relpath(dirpath, self.root).replace(os.sep, '/')
+            names.extend(sorted('%s/%s' % (rel, f) for f in files))
+        _tar_directory(self.root, names, self.location.path)
+        self.staged.cleanup()
+
+    def abort(self):
+        self.staged.cleanup()
+
+
+def _docker_archive_items(path, where):
+    reader = _LayoutReader(where, archive=path)
+    if not reader.exists('manifest.json'):
+        raise ImageStoreError('%s is not a docker-archive (no manifest.json)' % path, path=path)
+    try:
+        items = json.loads(reader.read('manifest.json').decode('utf-8'))
+    except (ValueError, UnicodeDecodeError):
+        raise ImageStoreError('manifest.json of %s is not valid JSON' % path, path=path)
+    if not isinstance(items, list):
+        raise ImageStoreError('manifest.json of %s is not a list' % path, path=path)
+    return reader, items
+
+
+def _repo_tag(reference):
+    return '%s:%s' % (reference.name, reference.tag)
+
+
+def _find_item(items, location):
+    if location.reference is not None:
+        wanted = _repo_tag(location.reference)
+        short = wanted[len('docker.io/'):] if wanted.startswith('docker.io/library/') else None
+        for item in items:
+            tags = item.get('RepoTags') or []
+            if wanted in tags or (short and (short in tags or short[len('library/'):] in tags)):
+                return item
+        return None
+    if location.source_index is not None:
+        return items[location.source_index] if location.source_index < len(items) else None
+    return items[0] if len(items) == 1 else None
+
+
+class DockerArchiveSource(Source):
+    """An image of a docker-archive, presented as a Docker v2s2 manifest over the archive's own files."""
+
+    def __init__(self, location):
+        super(DockerArchiveSource, self).__init__(location)
+        path = location.path
+        if not os.path.isfile(path):
+            raise NotFoundError('docker-archive %s does not exist' % path, path=path)
+        self.reader, items = _docker_archive_items(path, str(location))
+        item = _find_item(items, location)
+        if item is None:
+            raise NotFoundError('%s: no such image in the archive (it holds %s)'
+                                % (location, ', '.join(t for i in items for t in (i.get('RepoTags') or [])) or '%d untagged images' % len(items)))
+        self.files = {}
+        config_name = os.path.normpath(item.get('Config') or '')
+        config_raw = self.reader.read(config_name, mf.MAX_CONFIG_SIZE)
+        config_digest = mf.digest_of(config_raw)
+        self.files[config_digest] = config_name
+        layers = []
+        for name in item.get('Layers') or []:
+            name = os.path.normpath(name)
+            hasher = hasher_for('sha256:')
+            size = 0
+            head = b''
+            for chunk in self.reader.chunks(name):
+                if len(head) < 4:
+                    head += chunk[:4]
+                hasher.update(chunk)
+                size += len(chunk)
+            digest = 'sha256:' + hasher.hexdigest()
+            self.files[digest] = name
+            media_type = mf.DOCKER_LAYER if head.startswith(_GZIP_MAGIC) else DOCKER_LAYER_TAR
+            layers.append({'mediaType': media_type, 'size': size, 'digest': digest})
+        data = {'schemaVersion': 2, 'mediaType': mf.DOCKER_MANIFEST,
+                'config': {'mediaType': mf.DOCKER_CONFIG, 'size': len(config_raw), 'digest': config_digest},
+                'layers': layers}
+        self._manifest = parse_manifest(dumps(data), mf.DOCKER_MANIFEST, what='manifest of %s' % location)
+
+    def top_manifest(self):
+        return self._manifest
+
+    def manifest(self, digest):
+        if digest == self._manifest.digest:
+            return self._manifest
+        raise NotFoundError('%s has no manifest %s' % (self.location, digest))
+
+    def blob_chunks(self, desc):
+        name = self.files.get(desc['digest'])
+        if name is None:
+            raise NotFoundError('%s has no blob %s' % (self.location, desc['digest']))
+        return verified_chunks(self.reader.chunks(name), desc['digest'], desc.get('size'),
+                               'blob %s in %s' % (desc['digest'], self.location))
+
+
+def _decompressed(chunks):
+    """Uncompressed bytes of a gzip (possibly multi-member) or plain stream; zstd is refused."""
+    chunks = iter(chunks)
+    first = b''
+    for chunk in chunks:
+        first += chunk
+        if len(first) >= 4:
+            break
+    if first.startswith(_ZSTD_MAGIC):
+        raise ConfigError('a zstd-compressed layer cannot be written to a docker-archive')
+    if not first.startswith(_GZIP_MAGIC):
+        if first:
+            yield first
+        yield from chunks
+        return
+    decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    pending = first
+    while True:
+        while pending:
+            out = decomp.decompress(pending)
+            if out:
+                yield out
+            pending = b''
+            if decomp.eof and decomp.unused_data.strip(b'\0'):
+                # Concatenated gzip members decompress to the concatenation (gzip(1) semantics).
+                pending = decomp.unused_data
+                decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            pending = next(chunks)
+        except StopIteration:
+            break
+    tail = decomp.flush()
+    if tail:
+        yield tail
+
+
+class DockerArchiveDestination(Destination):
+    """Writes a single-image docker-archive that ``podman load`` / ``docker load`` read."""
+
+    supports_index = False
+
+    def __init__(self, location):
+        super(DockerArchiveDestination, self).__init__(location)
+        self.staged = _StagedArchive(location.path, 'the docker-archive')
+        self.stage = None
+        self.diff_ids = {}
+        self.item = None
+
+    def _existing_item(self):
+        if not os.path.isfile(self.location.path):
+            return None
+        try:
+            dummy, items = _docker_archive_items(self.location.path, str(self.location))
+        except ImageStoreError:
+            return None
+        return _find_item(items, self.location)
+
+    def current_digest(self):
+        item = self._existing_item()
+        name = os.path.basename((item or {}).get('Config') or '')
+        digest = 'sha256:' + name[:-len('.json')] if name.endswith('.json') else None
+        return digest if is_digest(digest) else None
+
+    def target_digest(self, plan):
+        # docker-archive keeps no manifest: the image is identified by its config digest (the image ID).
+        return plan.images[0].config['digest']
+
+    def check_writable(self):
+        self.stage = self.staged.open()
+
+    def put_blob(self, desc, open_chunks):
+        if desc.get('kind') == 'config':
+            return _write_file(os.path.join(self.stage, _hex(desc['digest']) + '.json'), open_chunks())
+        counted = {'bytes': 0}
+        hasher = hasher_for('sha256:')
+
+        def counting():
+            for chunk in open_chunks():
+                counted['bytes'] += len(chunk)
+                yield chunk
+
+        def hashing(chunks):
+            for chunk in chunks:
+                hasher.update(chunk)
+                yield chunk
+
+        tmp_name = os.path.join(self.stage, 'layer-' + _hex(desc['digest']))
+        _write_file(tmp_name, hashing(_decompressed(counting())))
+        diff_id = 'sha256:' + hasher.hexdigest()
+        try:
+            os.rename(tmp_name, os.path.join(self.stage, _hex(diff_id) + '.tar'))
+        except OSError as exc:
+            raise _io_error('write', self.location.path, exc)
+        self.diff_ids[desc['digest']] = diff_id
+        return counted['bytes']
+
+    def put_manifest(self, image):
+        config_path = os.path.join(self.stage, _hex(image.config['digest']) + '.json')
+        raw, config = _read_json(config_path, 'the image config')
+        expected = ((config or {}).get('rootfs') or {}).get('diff_ids') or []
+        actual = [self.diff_ids[layer['digest']] for layer in image.layers]
+        if expected != actual:
+            raise DigestMismatchError('the uncompressed layers of %s do not match the diff_ids of its config' % self.location,
+                                      expected=expected, actual=actual)
+        tags = [_repo_tag(self.location.reference)] if self.location.reference is not None else []
+        self.item = {'Config': _hex(image.config['digest']) + '.json', 'RepoTags': tags,
+                     'Layers': [_hex(d) + '.tar' for d in actual]}
+
+    def commit(self, plan):
+        _write_file(os.path.join(self.stage, 'manifest.json'), [dumps([self.item])])
+        names = [self.item['Config']] + sorted(set(self.item['Layers'])) + ['manifest.json']
+        _tar_directory(self.stage, names, self.location.path)
+        self.staged.cleanup()
+
+    def abort(self):
+        self.staged.cleanup()
+
+
+# -- dir: --------------------------------------------------------------------------------------------------------
+
+class DirSource(Source):
+    def __init__(self, location):
+        super(DirSource, self).__init__(location)
+        self.root = location.path
+        if not os.path.isfile(os.path.join(self.root, 'manifest.json')):
+            raise NotFoundError('%s is not an image directory (no manifest.json)' % location, path=self.root)
+
+    def _read(self, name):
+        raw, dummy = _read_json(os.path.join(self.root, name), '%s of %s' % (name, self.location))
+        if raw is None:
+            raise NotFoundError('%s has no %s' % (self.location, name))
+        return raw
+
+    def top_manifest(self):
+        return parse_manifest(self._read('manifest.json'), what='manifest.json of %s' % self.location)
+
+    def manifest(self, digest):
+        return parse_manifest(self._read(_hex(digest) + '.manifest.json'), expected_digest=digest,
+                              what='manifest %s of %s' % (digest, self.location))
+
+    def blob_chunks(self, desc):
+        return verified_chunks(_file_chunks(os.path.join(self.root, _hex(desc['digest']))), desc['digest'], desc.get('size'),
+                               'blob %s in %s' % (desc['digest'], self.location))
+
+
+class DirDestination(Destination):
+    def __init__(self, location):
+        super(DirDestination, self).__init__(location)
+        self.root = location.path
+
+    def current_digest(self):
+        if not os.path.isfile(os.path.join(self.root, 'version')):
+            return None
+        raw, dummy = _read_json(os.path.join(self.root, 'manifest.json'), 'manifest.json of %s' % self.location)
+        if raw is None:
+            return None
+        try:
+            return parse_manifest(raw).digest
+        except Exception:  # pylint: disable=broad-except
+            return None
+
+    def check_writable(self):
+        if os.path.exists(self.root):
+            if not os.path.isdir(self.root):
+                raise ImageStoreError('cannot write %s: it is not a directory' % self.location, path=self.root)
+            entries = os.listdir(self.root)
+            if entries and 'version' not in entries:
+                raise ImageStoreError('refusing to write %s: the directory is not empty and holds no image (no version file)'
+                                      % self.location, path=self.root)
+        _check_dir_writable(self.root, str(self.location))
+        _makedirs(self.root)
+        # As containers/image does: a previous image's files go, so the directory holds exactly one image.
+        for name in os.listdir(self.root):
+            path = os.path.join(self.root, name)
+            if os.path.isfile(path) and not os.path.islink(path):
+                os.unlink(path)
+
+    def has_blob(self, desc):
+        path = os.path.join(self.root, _hex(desc['digest']))
+        return os.path.isfile(path) and os.path.getsize(path) == desc.get('size')
+
+    def put_blob(self, desc, open_chunks):
+        return _write_file(os.path.join(self.root, _hex(desc['digest'])), open_chunks())
+
+    def put_manifest(self, image):
+        name = 'manifest.json' if image.is_top else _hex(image.digest) + '.manifest.json'
+        _write_file(os.path.join(self.root, name), [image.raw])
+
+    def put_index(self, raw, media_type, digest):
+        _write_file(os.path.join(self.root, 'manifest.json'), [raw])
+
+    def commit(self, plan):
+        _write_file(os.path.join(self.root, 'version'), [DIR_VERSION])

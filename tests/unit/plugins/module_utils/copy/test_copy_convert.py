@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright: podkit.containers contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+
+from ansible_collections.podkit.containers.plugins.module_utils.copy.convert import DOCKER_LAYER_TAR, convert_image, convert_index, dumps
+from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
+from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
+
+C = 'sha256:' + 'c' * 64
+L1 = 'sha256:' + '1' * 64
+L2 = 'sha256:' + '2' * 64
+
+
+def image(media_type, config_type, layer_types, annotations=None):
+    data = {'schemaVersion': 2, 'mediaType': media_type, 'config': {'mediaType': config_type, 'digest': C, 'size': 10},
+            'layers': [{'mediaType': t, 'digest': d, 'size': 5} for t, d in zip(layer_types, (L1, L2))]}
+    if annotations:
+        data['annotations'] = annotations
+    return mf.parse_manifest(dumps(data), media_type)
+
+
+@pytest.mark.parametrize('source_layer,target,expected_layer', [
+    (mf.DOCKER_LAYER, 'oci', mf.OCI_LAYER_GZIP),
+    (DOCKER_LAYER_TAR, 'oci', mf.OCI_LAYER_TAR),
+    (mf.DOCKER_FOREIGN_LAYER, 'oci', mf.OCI_LAYER_NONDIST_GZIP),
+    (mf.OCI_LAYER_GZIP, 'v2s2', mf.DOCKER_LAYER),
+    (mf.OCI_LAYER_TAR, 'v2s2', DOCKER_LAYER_TAR),
+    (mf.OCI_LAYER_NONDIST_GZIP, 'v2s2', mf.DOCKER_FOREIGN_LAYER),
+])
+def test_layer_media_types(source_layer, target, expected_layer):
+    if target == 'oci':
+        source = image(mf.DOCKER_MANIFEST, mf.DOCKER_CONFIG, [source_layer])
+    else:
+        source = image(mf.OCI_MANIFEST, mf.OCI_CONFIG, [source_layer])
+    raw, media_type = convert_image(source, target)
+    data = json.loads(raw)
+    assert media_type == data['mediaType'] == (mf.OCI_MANIFEST if target == 'oci' else mf.DOCKER_MANIFEST)
+    assert data['config'] == {'mediaType': mf.OCI_CONFIG if target == 'oci' else mf.DOCKER_CONFIG, 'digest': C, 'size': 10}
+    assert data['layers'] == [{'mediaType': expected_layer, 'digest': L1, 'size': 5}]
+    # the result is a valid manifest of the target type
+    assert mf.parse_manifest(raw, media_type).media_type == media_type
+
+
+def test_same_format_keeps_bytes():
+    source = image(mf.DOCKER_MANIFEST, mf.DOCKER_CONFIG, [mf.DOCKER_LAYER])
+    assert convert_image(source, 'v2s2') == (source.raw, source.media_type)
+    assert convert_image(source, None) == (source.raw, source.media_type)
+
+
+def test_annotations_dropped_for_v2s2_kept_for_oci():
+    source = image(mf.OCI_MANIFEST, mf.OCI_CONFIG, [mf.OCI_LAYER_GZIP], annotations={'a': 'b'})
+    raw, dummy = convert_image(source, 'v2s2')
+    assert 'annotations' not in json.loads(raw)
+
+
+@pytest.mark.parametrize('layer', [mf.OCI_LAYER_ZSTD, mf.OCI_LAYER_NONDIST_ZSTD])
+def test_zstd_cannot_become_v2s2(layer):
+    source = image(mf.OCI_MANIFEST, mf.OCI_CONFIG, [layer])
+    with pytest.raises(ConfigError, match='zstd'):
+        convert_image(source, 'v2s2')
+
+
+def test_artifact_cannot_become_v2s2():
+    source = image(mf.OCI_MANIFEST, 'application/vnd.example.artifact+json', [mf.OCI_LAYER_GZIP])
+    with pytest.raises(ConfigError, match='artifact'):
+        convert_image(source, 'v2s2')
+
+
+def _index(media_type, entry_type):
+    data = {'schemaVersion': 2, 'mediaType': media_type,
+            'manifests': [{'mediaType': entry_type, 'digest': L1, 'size': 100, 'platform': {'os': 'linux', 'architecture': 'amd64'}},
+                          {'mediaType': entry_type, 'digest': L2, 'size': 100, 'platform': {'os': 'linux', 'architecture': 'arm64'}}]}
+    return mf.parse_manifest(dumps(data), media_type)
+
+
+def test_index_unchanged_keeps_digest():
+    index = _index(mf.DOCKER_MANIFEST_LIST, mf.DOCKER_MANIFEST)
+    assert convert_index(index, None, {L1: {'digest': L1, 'mediaType': mf.DOCKER_MANIFEST, 'size': 100}}) == \
+        (index.raw, index.media_type)
+
+
+def test_index_converted_with_replaced_entries():
+    index = _index(mf.DOCKER_MANIFEST_LIST, mf.DOCKER_MANIFEST)
+    new1 = {'digest': 'sha256:' + 'd' * 64, 'mediaType': mf.OCI_MANIFEST, 'size': 90}
+    new2 = {'digest': 'sha256:' + 'e' * 64, 'mediaType': mf.OCI_MANIFEST, 'size': 91}
+    raw, media_type = convert_index(index, 'oci', {L1: new1, L2: new2})
+    data = json.loads(raw)
+    assert media_type == mf.OCI_INDEX == data['mediaType']
+    assert [(e['digest'], e['mediaType'], e['size'], e['platform']['architecture']) for e in data['manifests']] == [
+        (new1['digest'], mf.OCI_MANIFEST, 90, 'amd64'), (new2['digest'], mf.OCI_MANIFEST, 91, 'arm64')]
+    assert mf.parse_manifest(raw, media_type).is_index
+
+
+def test_index_only_conversion_refused():
+    index = _index(mf.DOCKER_MANIFEST_LIST, mf.DOCKER_MANIFEST)
+    with pytest.raises(ConfigError, match='multi_arch: all'):
+        convert_index(index, 'oci', {})
