@@ -1,0 +1,328 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: podkit.containers contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: image_copy
+short_description: Copy an image between registries, OCI layouts and archives, like C(skopeo copy)
+version_added: 0.1.0
+description:
+  - Copies an image (or a multi-platform image) from O(src) to O(dest), where each side is a registry
+    (C(docker://)), an OCI image layout directory (C(oci:)), an OCI layout tar (C(oci-archive:)), a
+    C(docker save)/C(podman save) tar (C(docker-archive:)) or a C(dir:) directory.
+  - Pure Python (C(requests)); needs neither podman nor skopeo on the target, so it runs in AWX execution environments.
+  - Idempotent. The source's manifest (after any O(format) conversion) is compared with what the destination holds
+    (a C(HEAD) on the destination tag for a registry, C(index.json) for an OCI layout, the archive's own index for
+    archives); when they are equal nothing is transferred and the task reports no change.
+  - Blobs the destination already has are skipped, blobs in another repository of the same registry are mounted, and
+    the rest are streamed from the source into the destination with their digest and size verified on the way
+    (nothing is buffered whole in memory; registry to registry needs no temporary file). Interrupted downloads
+    resume with HTTP C(Range). Manifests are written only after all their blobs are verified, instance manifests
+    before their index, so a failed copy never leaves a manifest pointing at missing or wrong content.
+  - Destination credentials are checked (an upload session is opened and cancelled) before any blob moves.
+  - In check mode the source and the destination are read, C(changed) says whether a copy would happen, and
+    nothing is written or transferred.
+options:
+  src:
+    description:
+      - The image to copy, as C(TRANSPORT:DETAILS) — C(docker://[host[:port]/]path[:tag][@digest]),
+        C(oci:DIR[:NAME]), C(oci-archive:FILE[:NAME]), C(docker-archive:FILE[:NAME:TAG]) (or C(:@INDEX)),
+        C(dir:DIR).
+      - Without a transport the value is a registry reference (C(docker://)). A registry reference without tag or
+        digest means C(:latest).
+    type: str
+    required: true
+  dest:
+    description:
+      - Where to copy it, with the same transports as O(src).
+      - For C(oci:) and C(oci-archive:), C(NAME) becomes the C(org.opencontainers.image.ref.name) of the image in
+        C(index.json); other images of an existing C(oci:) layout are kept. An archive is written to a temporary file
+        next to it and renamed into place.
+      - A C(docker-archive:) destination holds one image with its layers uncompressed (as C(podman load) expects);
+        its name must carry a tag.
+    type: str
+    required: true
+  multi_arch:
+    description:
+      - What to copy when O(src) is a multi-platform image (an OCI index or a Docker manifest list).
+      - V(system) copies the instance for O(platform) only, as a single-platform image.
+      - V(all) copies every instance and then the index, whose digest stays unless O(format) converts it.
+      - V(index-only) copies only the index (the instances must already be at the destination).
+    type: str
+    choices: [system, all, index-only]
+    default: system
+  platform:
+    description:
+      - C(os/arch[/variant]) of the instance to copy with O(multi_arch=system), for example V(linux/arm64/v8).
+      - Default, the platform of the target host.
+    type: str
+  format:
+    description:
+      - Convert the manifest(s) to OCI (V(oci)) or Docker v2 schema 2 (V(v2s2)), as C(skopeo copy --format) does.
+      - Only media types change (manifest, config and layer descriptors; an index becomes an OCI index or a Docker
+        manifest list); blobs are copied byte for byte, so gzip layers stay gzip. Manifest digests change.
+      - zstd layers and OCI artifacts cannot be expressed in V(v2s2); such a copy fails with a message.
+      - Default, keep the source's format.
+    type: str
+    choices: [oci, v2s2]
+  preserve_digests:
+    description:
+      - Fail, before anything is written, when the copy would change a manifest digest (O(format) conversion,
+        or a C(docker-archive:) destination, which stores layers uncompressed).
+    type: bool
+    default: false
+  parallel:
+    description:
+      - Number of blobs transferred at the same time (threads).
+    type: int
+    default: 6
+  retries:
+    description:
+      - Retries of a failed registry request or blob transfer (connection errors, HTTP 429 and 5xx) with backoff.
+    type: int
+    default: 3
+  force:
+    description:
+      - Write the manifests even when the destination already holds the same digest. Blobs the destination has
+        are still skipped.
+    type: bool
+    default: false
+  src_username:
+    description:
+      - User name for a C(docker://) O(src). With neither O(src_username) nor O(src_password), credentials come from
+        O(auth_file) (containers-auth.json), else the source is read anonymously.
+    type: str
+  src_password:
+    description:
+      - Password or token for O(src_username). Never logged.
+    type: str
+  dest_username:
+    description:
+      - User name for a C(docker://) O(dest); as O(src_username).
+    type: str
+  dest_password:
+    description:
+      - Password or token for O(dest_username). Never logged.
+    type: str
+  auth_file:
+    description:
+      - Path of a containers-auth.json(5) file with credentials for both sides.
+      - Default search order, as podman and skopeo use it — E(REGISTRY_AUTH_FILE), then
+        C(${XDG_RUNTIME_DIR}/containers/auth.json), C(~/.config/containers/auth.json), C(~/.docker/config.json).
+    type: path
+  src_validate_certs:
+    description:
+      - Verify the TLS certificate of the source registry. Prefer O(src_ca_cert) to V(false).
+    type: bool
+    default: true
+    aliases: [src_tls_verify]
+  dest_validate_certs:
+    description:
+      - Verify the TLS certificate of the destination registry. Prefer O(dest_ca_cert) to V(false).
+    type: bool
+    default: true
+    aliases: [dest_tls_verify]
+  src_ca_cert:
+    description:
+      - PEM CA bundle to verify the source registry's certificate.
+    type: path
+  dest_ca_cert:
+    description:
+      - PEM CA bundle to verify the destination registry's certificate.
+    type: path
+  src_insecure:
+    description:
+      - Allow plain http (and unverified TLS) for the source registry, like C(--src-tls-verify=false).
+      - A registry marked C(insecure = true) in registries.conf is treated the same way.
+    type: bool
+    default: false
+  dest_insecure:
+    description:
+      - Allow plain http (and unverified TLS) for the destination registry, like C(--dest-tls-verify=false).
+    type: bool
+    default: false
+  registries_conf:
+    description:
+      - Path of a containers-registries.conf(5) file, read for C(insecure) registries.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for a registry to answer one request.
+    type: float
+    default: 30
+requirements:
+  - requests
+  - jsonschema
+extends_documentation_fragment:
+  - podkit.containers.attributes
+  - podkit.containers.attributes.actiongroup_registry
+attributes:
+  check_mode:
+    support: full
+    details: Reads both sides and reports whether a copy would happen; transfers and writes nothing.
+  diff_mode:
+    support: full
+    details: The destination's digest before (or C(absent)) and after.
+  idempotent:
+    support: full
+    details: A second run finds the destination holding the same digest and transfers nothing.
+author:
+  - podkit.containers maintainers (@podkit)
+seealso:
+  - module: podkit.containers.image_info
+  - module: podkit.containers.registry_login
+'''
+
+EXAMPLES = r'''
+- name: Mirror an image into a private registry
+  podkit.containers.image_copy:
+    src: docker://quay.io/podman/hello:latest
+    dest: docker://registry.example.com:5000/mirror/hello:latest
+    dest_username: robot
+    dest_password: "{{ vault_registry_token }}"
+    dest_ca_cert: /etc/pki/example-ca.pem
+
+- name: Mirror every platform of a multi-platform image, keeping its index digest
+  podkit.containers.image_copy:
+    src: docker.io/library/busybox:1.36
+    dest: registry.example.com:5000/mirror/busybox:1.36
+    multi_arch: all
+    preserve_digests: true
+
+- name: Save an image for podman load on an air-gapped host
+  podkit.containers.image_copy:
+    src: registry.example.com:5000/team/app:1.4
+    dest: docker-archive:/srv/transfer/app-1.4.tar:team/app:1.4
+
+- name: Put the arm64 instance into an OCI layout, converted to OCI media types
+  podkit.containers.image_copy:
+    src: registry.example.com:5000/team/app:1.4
+    dest: oci:/srv/layouts/app:1.4
+    platform: linux/arm64/v8
+    format: oci
+
+- name: Would the copy change anything?
+  podkit.containers.image_copy:
+    src: oci-archive:/srv/transfer/app.tar:1.4
+    dest: docker://registry.example.com:5000/team/app:1.4
+  check_mode: true
+  register: would_copy
+'''
+
+RETURN = r'''
+src:
+  description: The source as parsed (transport and normalized reference).
+  returned: always
+  type: str
+  sample: docker://quay.io/podman/hello:latest
+dest:
+  description: The destination as parsed.
+  returned: always
+  type: str
+  sample: docker://registry.example.com:5000/mirror/hello:latest
+src_digest:
+  description: Digest of the source's top-level manifest (the index digest for a multi-platform source).
+  returned: always
+  type: str
+  sample: sha256:2f3f3a4d0b51e0ae2cee82e0fcce8ee7c1a8bd0f9b0f4c4b5e5cbd1e6cb0f1a2
+dest_digest:
+  description:
+    - Digest of the top-level manifest at the destination after the copy (what it would be, in check mode).
+    - For a C(docker-archive:) destination, which keeps no manifest, the image ID (config digest).
+  returned: always
+  type: str
+  sample: sha256:7c3ba4f4d0e7c1b31f8e2b3a8d4bb6b70a5b1e3c7dc0f6de2f6bc0dce1fbb1e2
+manifest_type:
+  description: Media type of the top-level manifest written.
+  returned: always
+  type: str
+  sample: application/vnd.oci.image.manifest.v1+json
+instances:
+  description: Digests of the image manifests written, in order (one, or every instance with O(multi_arch=all)).
+  returned: always
+  type: list
+  elements: str
+stats:
+  description: What the copy moved.
+  returned: always
+  type: dict
+  contains:
+    blobs_copied:
+      description: Blobs transferred.
+      type: int
+    blobs_skipped:
+      description: Blobs the destination already had.
+      type: int
+    blobs_mounted:
+      description: Blobs mounted from another repository of the same registry.
+      type: int
+    bytes_transferred:
+      description: Bytes of blob data read from the source and written to the destination.
+      type: int
+    seconds:
+      description: Duration of the task's work.
+      type: float
+    requests:
+      description: HTTP requests per method for each registry side (C(src), C(dest)).
+      type: dict
+  sample: {blobs_copied: 3, blobs_skipped: 0, blobs_mounted: 0, bytes_transferred: 2731520, seconds: 0.41,
+           requests: {src: {GET: 5}, dest: {HEAD: 5, POST: 4, PATCH: 3, PUT: 4, DELETE: 1}}}
+diff:
+  description: The destination's digest before (C(absent) when it held nothing) and after.
+  returned: always
+  type: dict
+  sample: {before: "absent\n", after: "sha256:7c3b...\n"}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.podkit.containers.plugins.module_utils.common import registry_options, require_registry_libs, run_module
+from ansible_collections.podkit.containers.plugins.module_utils.copy.engine import copy_image
+
+
+def main():
+    argument_spec = dict(
+        src=dict(type='str', required=True),
+        dest=dict(type='str', required=True),
+        multi_arch=dict(type='str', default='system', choices=['system', 'all', 'index-only']),
+        platform=dict(type='str'),
+        format=dict(type='str', choices=['oci', 'v2s2']),
+        preserve_digests=dict(type='bool', default=False),
+        parallel=dict(type='int', default=6),
+        retries=dict(type='int', default=3),
+        force=dict(type='bool', default=False),
+        src_username=dict(type='str'),
+        src_password=dict(type='str', no_log=True),
+        dest_username=dict(type='str'),
+        dest_password=dict(type='str', no_log=True),
+        auth_file=dict(type='path'),
+        src_validate_certs=dict(type='bool', default=True, aliases=['src_tls_verify']),
+        dest_validate_certs=dict(type='bool', default=True, aliases=['dest_tls_verify']),
+        src_ca_cert=dict(type='path'),
+        dest_ca_cert=dict(type='path'),
+        src_insecure=dict(type='bool', default=False),
+        dest_insecure=dict(type='bool', default=False),
+        registries_conf=dict(type='path'),
+        timeout=dict(type='float', default=30.0),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        required_together=[('src_username', 'src_password'), ('dest_username', 'dest_password')],
+        supports_check_mode=True,
+    )
+    require_registry_libs(module)
+    params = module.params
+    run_module(module, copy_image, params['src'], params['dest'],
+               registry_options(params, prefix='src_'), registry_options(params, prefix='dest_'),
+               multi_arch=params['multi_arch'], platform=params['platform'], fmt=params['format'],
+               preserve_digests=params['preserve_digests'], parallel=params['parallel'], force=params['force'],
+               check_mode=module.check_mode)
+
+
+if __name__ == '__main__':
+    main()
