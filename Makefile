@@ -1,9 +1,11 @@
-.PHONY: demo test sanity units integration bench
+.PHONY: demo test sanity units integration bench lint docs
 demo:
 	scripts/demo.sh
 test:
 	scripts/test.sh
-sanity units integration:
+sanity units integration lint:
 	scripts/test.sh $@
 bench:
 	scripts/bench.sh
+docs:
+	scripts/docs.sh
