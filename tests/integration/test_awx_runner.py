@@ -222,8 +222,8 @@ def test_adhoc_key_value_is_readable(registry_http, images):
                            '-m', 'podkit.containers.image_info', '-a', 'name=%s insecure=true' % pushed.ref],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    head, _, body = proc.stdout.partition(' => ')
-    assert head.strip() == 'localhost | SUCCESS', proc.stdout
+    head, sep, body = proc.stdout.partition(' => ')
+    assert sep and head.strip() == 'localhost | SUCCESS', proc.stdout
     result = json.loads(body)
     assert result['digest'] == pushed.digest and result['changed'] is False
     assert '\n    "digest": "%s"' % pushed.digest in proc.stdout  # indented JSON, one field a line

@@ -139,3 +139,19 @@ def test_execution_environment_introspect(collections_dir):
 def _lines(path):
     with open(path) as f:
         return [line.strip() for line in f if line.strip() and not line.startswith('#')]
+
+
+def test_docs_site_builds_offline_without_warnings(tmp_path):
+    """`make docs` (scripts/docs.sh): antsibull-docs RST + Sphinx with -W; its default output dir is git-ignored."""
+    out = tmp_path / 'html'
+    proc = subprocess.run(['bash', os.path.join(COLLECTION_ROOT, 'scripts', 'docs.sh'), str(out)], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout
+    assert 'WARNING' not in proc.stdout and 'ERROR' not in proc.stdout, proc.stdout
+    for module in collection_build.module_names():
+        page = (out / ('%s_module.html' % module)).read_text()
+        assert 'podkit.containers.%s' % module in page
+    src = os.environ.get('PODKIT_SRC')
+    if src and os.path.isdir(os.path.join(src, '.git')):
+        ignored = subprocess.run(['git', '-C', src, 'check-ignore', '-q', 'build/docs/html/index.html'], check=False)
+        assert ignored.returncode == 0, 'build/docs/html is not git-ignored'
