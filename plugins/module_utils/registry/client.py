@@ -284,7 +284,10 @@ class RegistryClient(object):
         if 'Authorization' in headers and self._origin(url) != base_origin:
             del headers['Authorization']
         for dummy in range(MAX_REDIRECTS + 1):
-            response = self._send_raw(method, url, headers=headers, data=data, stream=stream, allow_redirects=False)
+            if self._origin(url) != base_origin:
+                response = self._send_elsewhere(method, url, headers, data, stream)
+            else:
+                response = self._send_raw(method, url, headers=headers, data=data, stream=stream, allow_redirects=False)
             location = response.headers.get('Location')
             if response.status_code not in _REDIRECTS or not location or method not in ('GET', 'HEAD'):
                 return response
@@ -295,6 +298,19 @@ class RegistryClient(object):
             if self._origin(url) != base_origin:
                 headers.pop('Authorization', None)
         raise TransferError('registry %s redirected more than %d times' % (self.registry, MAX_REDIRECTS), registry=self.registry)
+
+    def _send_elsewhere(self, method, url, headers, data, stream):
+        """A redirect to another origin (blob storage, a CDN): ``ca_cert`` is the registry's private CA and need
+        not sign that host, so the system trust is tried first and the private CA only if that fails."""
+        verify = self.session.verify
+        if not isinstance(verify, str):
+            return self._send_raw(method, url, headers=headers, data=data, stream=stream, allow_redirects=False)
+        try:
+            return self._send_raw(method, url, headers=headers, data=data, stream=stream, allow_redirects=False,
+                                  verify=True)
+        except requests.exceptions.SSLError:
+            return self._send_raw(method, url, headers=headers, data=data, stream=stream, allow_redirects=False,
+                                  verify=verify)
 
     def _request(self, method, path, scopes=None, repository=None, headers=None, data=None, stream=False, retry=True):
         """Send with auth, one re-authentication on 401 and retries on transient failures.

@@ -574,3 +574,26 @@ def test_default_credentials_from_auth_file(fake, tmp_path):
     client = RegistryClient(reg.host, RegistryOptions(auth_file=str(auth_file), insecure=True, timeout=5.0))
     assert client.get_manifest('a/b', 'v1').raw == raw
     assert reg.token_requests[0]['query']['account'] == ['alice']
+
+
+def test_redirect_elsewhere_tries_system_trust_before_ca_cert(tmp_path):
+    """Blob storage behind a redirect is usually signed by a public CA, not the registry's private one."""
+    import requests as _requests
+    ca = tmp_path / 'ca.pem'
+    ca.write_text('unused')
+    client = RegistryClient('registry.example:5000', RegistryOptions(ca_cert=str(ca)))
+    seen = []
+
+    def send_raw(method, url, **kwargs):
+        seen.append(kwargs.get('verify'))
+        if kwargs.get('verify') is True:
+            raise _requests.exceptions.SSLError('certificate verify failed')
+        return 'response'
+
+    client._send_raw = send_raw
+    assert client._send_elsewhere('GET', 'https://storage.example/blob', {}, None, True) == 'response'
+    assert seen == [True, str(ca)]
+    seen[:] = []
+    client.session.verify = False  # validate_certs: false stays false everywhere
+    client._send_elsewhere('GET', 'https://storage.example/blob', {}, None, True)
+    assert seen == [None]
