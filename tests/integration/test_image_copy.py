@@ -121,6 +121,11 @@ def test_mount_within_one_registry(run_module, src_images, no_auth):
                      src_insecure=True, dest_insecure=True, auth_file=no_auth))
     assert result['changed'] and result['stats']['blobs_mounted'] == 4 and result['stats']['bytes_transferred'] == 0
     assert head(src_reg, 'mounted/app', '1')[1] == pushed['app'].digest
+    # another tag of a repository that has the blobs: all skipped, only the manifest is written
+    tagged = ok(copy(run_module, 'docker://%s/src/app:1' % src_reg.host, 'docker://%s/mounted/app:2' % src_reg.host,
+                     src_insecure=True, dest_insecure=True, auth_file=no_auth))
+    assert tagged['changed'] and tagged['stats']['blobs_skipped'] == 4 and tagged['stats']['blobs_copied'] == 0
+    assert head(src_reg, 'mounted/app', '2')[1] == pushed['app'].digest
 
 
 def test_token_registry_with_auth_file(run_module, src_images, registry_token, tmp_path):

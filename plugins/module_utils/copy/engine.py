@@ -212,8 +212,8 @@ def copy_image(src, dest, src_options, dest_options, multi_arch='system', platfo
         current = destination.current_digest()
         changed = bool(force) or current != target
         if changed and not check_mode:
-            destination.check_writable()
             written = True
+            destination.check_writable()
             _transfer_blobs(source, destination, plan.blobs(), parallel, stats)
             for image in plan.images:
                 destination.put_manifest(image)

@@ -149,6 +149,10 @@ def test_multi_arch(layout, tmp_path):
     converted = run(src, 'dir:%s' % (tmp_path / 'dir'), multi_arch='all', fmt='v2s2')
     assert converted['manifest_type'] == mf.DOCKER_MANIFEST_LIST and converted['dest_digest'] != layout['multi']
     assert os.path.isfile(str(tmp_path / 'dir' / (converted['instances'][0].partition(':')[2] + '.manifest.json')))
+    index_only = run(src, 'oci:%s:idx' % (tmp_path / 'idx'), multi_arch='index-only')
+    assert index_only['dest_digest'] == layout['multi'] and index_only['instances'] == []
+    assert index_only['stats']['blobs_copied'] == 0
+    assert not os.path.exists(str(tmp_path / 'idx' / 'blobs' / 'sha256' / layout['amd'].partition(':')[2]))
     with pytest.raises(ConfigError, match='multi-platform'):
         run(src, 'docker-archive:%s:a/b:1' % (tmp_path / 'x.tar'), multi_arch='all')
     with pytest.raises(NotFoundError, match='available platforms'):
