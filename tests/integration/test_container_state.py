@@ -1,0 +1,397 @@
+"""container_state on real podman (root, and rootless as a throw-away user): every lifecycle transition,
+config drift -> recreate, the four steps (check, apply, check, apply) and bad input.
+
+The images come from the shared ``images`` fixture (images.base: busybox, CMD ["/bin/sh"]); containers run
+LOOP, a shell that exits 0 on SIGTERM, so a graceful stop (exit 0) is told apart from a kill (137).
+"""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import uuid
+
+import pytest
+
+from ansible_runner import task_results
+from tools import podman
+
+LOOP = ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.2; done']
+
+
+def inspect(name, env=None):
+    proc = podman('container', 'inspect', name, check=False, env=env)
+    return json.loads(proc.stdout)[0] if proc.returncode == 0 else None
+
+
+def status(name, env=None):
+    data = inspect(name, env)
+    return data['State']['Status'] if data else 'absent'
+
+
+def no_traceback(run):
+    text = run.stdout + run.stderr + json.dumps(run.result)
+    assert 'Traceback' not in text, text
+
+
+@pytest.fixture
+def cname():
+    """A unique container name, removed (with its anonymous volumes) after the test."""
+    names = []
+
+    def make(prefix='podkit-cs'):
+        name = '%s-%s' % (prefix, uuid.uuid4().hex[:8])
+        names.append(name)
+        return name
+
+    yield make
+    for name in names:
+        podman('rm', '--force', '--volumes', '--time', '0', name, check=False)
+
+
+@pytest.fixture
+def base_args(images):
+    return dict(image=images.base, command=LOOP, stop_timeout=5, network=['none'])
+
+
+def run_steps(run_playbook, tmp_path, name, steps, play_extra=None, probe=None):
+    """Run ``steps`` [(label, module args, check mode)] as one playbook; returns {label: (task result, podman
+    status after it)}. The status comes from a ``podman container inspect`` task after every check-mode step
+    and every label in ``probe`` (None elsewhere: the module's own ``container.state`` says it there)."""
+    module = 'podkit.containers.container_state'
+    tasks = []
+    probed = set(probe or ())
+    for label, args, check in steps:
+        tasks.append({'name': label, module: args, 'check_mode': check})
+        if check or label in probed:
+            probed.add(label)
+            tasks.append({'name': label + ' / inspect', 'ansible.builtin.command': {'argv': ['podman', 'container', 'inspect', name]},
+                          'check_mode': False, 'changed_when': False, 'failed_when': False})
+    play = dict({'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}, **(play_extra or {}))
+    playbook = tmp_path / ('steps-%s.yml' % uuid.uuid4().hex[:6])
+    playbook.write_text(json.dumps([play]))
+    kw = {}
+    if play_extra:
+        # become: the system python (root's venv is not readable by the user), pipelined (no temp files).
+        kw = {'extra_vars': {'ansible_python_interpreter': '/usr/bin/python3'}, 'env': {'ANSIBLE_PIPELINING': '1'}}
+    parsed, proc = run_playbook(str(playbook), diff=True, **kw)
+    results = task_results(parsed)
+    out = {}
+    for label, _args, _check in steps:
+        assert label in results, (label, results, proc.stdout[-3000:], proc.stderr)
+        assert results[label].get('failed') is not True, results[label]
+        state = None
+        if label in probed:
+            inspected = results[label + ' / inspect']
+            state = json.loads(inspected['stdout'])[0]['State']['Status'] if inspected.get('rc') == 0 else 'absent'
+        out[label] = (results[label], state)
+    return out
+
+
+def four_steps(run_playbook, tmp_path, args, actions, podman_before, podman_after, play_extra=None, prelude=None):
+    """check -> apply -> check -> apply in one playbook (after the ``prelude`` steps), asserting
+    changed/actions/diff and podman's view. Returns the (check, apply) results.
+    """
+    steps = [('check', args, True), ('apply', args, False), ('check again', args, True), ('apply again', args, False)]
+    res = run_steps(run_playbook, tmp_path, args['name'], (prelude or []) + steps, play_extra, probe=['apply', 'apply again'])
+    (check, after_check), (applied, after_apply) = res['check'], res['apply']
+    assert check['changed'] is True and check['actions'] == actions, check
+    assert after_check == podman_before, 'check mode changed the container'
+    assert applied['changed'] is True and applied['actions'] == actions, applied
+    assert after_apply == podman_after
+    assert applied['diff'] == check['diff']
+    for label in ('check again', 'apply again'):
+        result, after = res[label]
+        assert result['changed'] is False and result['actions'] == [], result
+        assert result['diff']['before'] == result['diff']['after']
+        if after is not None:
+            assert after == podman_after
+    return check, applied
+
+
+def test_lifecycle_transitions(run_playbook, tmp_path, cname, base_args):
+    name = cname()
+    args = dict(base_args, name=name)
+
+    # The main states, four steps each: absent -> created -> running -> paused, then stopped and absent below.
+    check, applied = four_steps(run_playbook, tmp_path, dict(args, state='present'), ['create'], 'absent', 'created')
+    assert check['container'] == {}
+    assert check['diff']['before'] == {'state': 'absent'}
+    assert check['diff']['after']['state'] == 'created'
+    assert check['diff']['after']['command'] == LOOP
+    assert applied['container']['state'] == 'created' and applied['container']['name'] == name
+    created_id = applied['container']['id']
+
+    _check, applied = four_steps(run_playbook, tmp_path, dict(args, state='started'), ['start'], 'created', 'running')
+    assert applied['diff'] == {'before': {'state': 'created'}, 'after': {'state': 'running'}}
+    assert applied['container']['id'] == created_id
+
+    four_steps(run_playbook, tmp_path, dict(args, state='paused'), ['pause'], 'running', 'paused')
+
+    # The other transitions, check then apply, in one playbook.
+    res = run_steps(run_playbook, tmp_path, name, [
+        ('paused, present', dict(args, state='present'), False),
+        ('unpause check', dict(args, state='started'), True),
+        ('unpause', dict(args, state='started'), False),
+        ('stop', dict(args, state='stopped'), False),
+        ('start from exited', dict(args, state='started'), False),
+        ('pause again', dict(args, state='paused'), False),
+        ('paused to stopped check', dict(args, state='stopped'), True),
+        ('paused to stopped', dict(args, state='stopped'), False),
+        ('start again', dict(args, state='started'), False),
+        ('kill check', dict(args, state='stopped', force_kill=True), True),
+        ('kill', dict(args, state='stopped', force_kill=True), False),
+        ('restart check', dict(args, state='restarted'), True),
+        ('restart exited', dict(args, state='restarted'), False),
+        ('restart running', dict(args, state='restarted'), False),
+    ], probe=['kill', 'restart running'])
+    expected = [
+        ('paused, present', [], 'paused'),          # present leaves the run state alone
+        ('unpause check', ['unpause'], 'paused'),
+        ('unpause', ['unpause'], 'running'),
+        ('stop', ['stop'], 'exited'),
+        ('start from exited', ['start'], 'running'),
+        ('pause again', ['pause'], 'paused'),
+        # podman 4.3 cannot stop a paused container, so it is unpaused first
+        ('paused to stopped check', ['unpause', 'stop'], 'paused'),
+        ('paused to stopped', ['unpause', 'stop'], 'exited'),
+        ('start again', ['start'], 'running'),
+        ('kill check', ['kill'], 'running'),
+        ('kill', ['kill'], 'exited'),
+        ('restart check', ['restart'], 'exited'),
+        ('restart exited', ['restart'], 'running'),
+        ('restart running', ['restart'], 'running'),     # restarted always restarts
+    ]
+    for label, actions, after in expected:
+        result, probed = res[label]
+        state = probed if probed is not None else result['container']['state']
+        assert (label, result['actions'], result['changed'], state) == (label, actions, bool(actions), after), result
+    assert res['unpause'][0]['diff'] == {'before': {'state': 'paused'}, 'after': {'state': 'running'}}
+    # SIGTERM: the loop exits 0 well before stop_timeout; SIGKILL: 137.
+    assert res['stop'][0]['container']['exit_code'] == 0
+    assert res['paused to stopped'][0]['container']['exit_code'] == 0
+    assert res['kill'][0]['container']['exit_code'] == 137
+    assert res['restart running'][0]['container']['started_at'] != res['restart exited'][0]['container']['started_at']
+    assert res['restart running'][0]['container']['id'] == created_id
+
+    # running -> stopped and -> absent (stopped gracefully first, then removed), four steps each.
+    _check, applied = four_steps(run_playbook, tmp_path, dict(args, state='stopped'), ['stop'], 'running', 'exited')
+    assert applied['diff'] == {'before': {'state': 'running'}, 'after': {'state': 'exited'}}
+    _check, applied = four_steps(run_playbook, tmp_path, dict(name=name, state='absent'), ['stop', 'remove'], 'running', 'absent',
+                                 prelude=[('start', dict(args, state='started'), False)])
+    assert applied['container'] == {}
+    assert applied['diff'] == {'before': {'state': 'running'}, 'after': {'state': 'absent'}}
+
+
+def test_paused_to_absent_with_force_and_absent_to_paused(run_playbook, tmp_path, cname, base_args):
+    name = cname()
+    args = dict(base_args, name=name)
+    four_steps(run_playbook, tmp_path, dict(args, state='paused'), ['create', 'start', 'pause'], 'absent', 'paused')
+    four_steps(run_playbook, tmp_path, dict(name=name, state='absent', force=True), ['remove'], 'paused', 'absent')
+
+
+@pytest.mark.parametrize('key, first, second', [
+    ('env', {'MODE': 'one'}, {'MODE': 'two'}),
+    ('labels', {'tier': 'web'}, {'tier': 'api'}),
+    ('ports', ['127.0.0.1:18431:80'], ['127.0.0.1:18432:80']),
+    ('command', LOOP, ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.3; done']),
+])
+def test_drift_recreates(run_playbook, tmp_path, cname, base_args, key, first, second):
+    name = cname()
+    args = dict(base_args, name=name, state='started')
+    if key == 'ports':
+        args.pop('network')
+    first_args = dict(args, **{key: first})
+    args[key] = second
+    check, applied = four_steps(run_playbook, tmp_path, args, ['recreate', 'start'], 'running', 'running',
+                                prelude=[('create', first_args, False)])
+    assert check['diff']['before'][key] != check['diff']['after'][key]
+    assert set(check['diff']['before']) == set(['state', key])
+    old_id = check['container']['id']
+    assert applied['container']['id'] != old_id
+    data = inspect(name)
+    if key == 'env':
+        assert 'MODE=two' in data['Config']['Env']
+    elif key == 'labels':
+        assert data['Config']['Labels']['tier'] == 'api'
+    elif key == 'ports':
+        assert data['HostConfig']['PortBindings'] == {'80/tcp': [{'HostIp': '127.0.0.1', 'HostPort': '18432'}]}
+    else:
+        assert data['Config']['Cmd'] == second
+
+
+def test_image_defaults_and_unset_options_are_not_drift(run_module, cname, images):
+    # images.base has ENV FOO=bar and LABEL org.example.test=1; podman adds PATH, TERM, container, HOSTNAME.
+    name = cname()
+    args = dict(name=name, image=images.base, command=LOOP, network=['none'], state='started', stop_timeout=5,
+                env={'FOO': 'bar', 'MINE': '1'}, labels={'org.example.test': '1', 'mine': 'x'},
+                memory='64m', cpus=0.5, restart_policy='on-failure:2', stop_signal='SIGTERM')
+    assert run_module('container_state', args)['actions'] == ['create', 'start']
+    assert run_module('container_state', args, check=True)['changed'] is False
+    # Fewer options is not drift either.
+    assert run_module('container_state', dict(name=name, image=images.base, state='started'))['changed'] is False
+
+
+def test_image_change_recreates(run_module, run_playbook, tmp_path, cname, images):
+    name = cname()
+    args = dict(name=name, image=images.base, command=LOOP, network=['none'], state='started', stop_timeout=5)
+    assert run_module('container_state', args)['actions'] == ['create', 'start']
+    args['image'] = images.app
+    args['command'] = ['sh', '-c', LOOP[2]]   # app's ENTRYPOINT is /bin/busybox
+    args['user'] = 'root'
+    check, applied = four_steps(run_playbook, tmp_path, args, ['recreate', 'start'], 'running', 'running')
+    assert 'image_id' in check['diff']['before'] and check['diff']['before']['image_id'] != check['diff']['after']['image_id']
+    assert applied['container']['image'] == images.app
+
+
+def test_container_created_outside_ansible_is_recreated(run_module, run_playbook, tmp_path, cname, images):
+    # Decision: a same-named container is compared like any other; a different config means recreate.
+    name = cname()
+    podman('create', '--name', name, '--network', 'none', '--label', 'owner=someone-else', '--env', 'MODE=manual',
+           images.base, *LOOP)
+    foreign_id = inspect(name)['Id']
+    args = dict(name=name, image=images.base, command=LOOP, network=['none'], state='present', env={'MODE': 'managed'})
+    check, applied = four_steps(run_playbook, tmp_path, args, ['recreate'], 'created', 'created')
+    assert check['diff']['before'] == {'state': 'created', 'env': {'MODE': 'manual'}}
+    assert inspect(name)['Id'] != foreign_id
+    # A matching foreign container is adopted as it is.
+    other = cname()
+    podman('create', '--name', other, '--network', 'none', images.base, *LOOP)
+    result = run_module('container_state', dict(args, name=other, env=None))
+    assert result['changed'] is False and result['container']['state'] == 'created'
+
+
+@pytest.mark.parametrize('extra, message', [
+    (dict(ports=['99999:80']), "invalid ports '99999:80': host port 99999 is out of range 1-65535"),
+    (dict(ports=['abc']), "invalid ports 'abc': expected [[ip:][host_port]:]container_port"),
+    (dict(volumes=['/srv/data:']), "invalid volumes '/srv/data:': the container path is missing"),
+    (dict(volumes=['data/dir:/data']), "invalid volumes 'data/dir:/data': the host path 'data/dir' is relative"),
+    (dict(image='localhost/podkit-lifecycle/absent:1', pull='never'),
+     'image localhost/podkit-lifecycle/absent:1 is not in local storage and pull is never'),
+    (dict(image='127.0.0.1:9/podkit-lifecycle/absent:1'),
+     'podman pull failed for image 127.0.0.1:9/podkit-lifecycle/absent:1: '),
+    (dict(executable='/nonexistent/podman'),
+     'podman is not installed on the target (or not in PATH): install podman or set executable'),
+])
+def test_bad_input(run_module, cname, base_args, extra, message):
+    name = cname()
+    # Check mode does not pull, so an image that cannot be pulled fails only when applied.
+    for check in ((False,) if 'podman pull' in message else (True, False)):
+        result = run_module('container_state', dict(base_args, name=name, **extra), check=check)
+        assert result.get('failed') is True, result
+        assert message in result['msg'], result['msg']
+        no_traceback(result)
+    assert status(name) == 'absent'
+
+
+def test_missing_image_option_and_podman_not_in_path(run_module, cname, base_args):
+    name = cname()
+    result = run_module('container_state', dict(name=name))
+    assert result.get('failed') is True
+    assert 'state is started but all of the following are missing: image' in result['msg']
+    no_traceback(result)
+    # A bare name is looked up in PATH.
+    result = run_module('container_state', dict(base_args, name=name, executable='podman-not-installed'))
+    assert result.get('failed') is True
+    assert result['msg'] == 'podman is not installed on the target (or not in PATH): install podman or set executable'
+    no_traceback(result)
+
+
+# -- rootless ------------------------------------------------------------------------------------------
+
+ROOTLESS_USER = 'podkit-rootless'
+
+
+def _sh(cmd, **kw):
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False, **kw)
+
+
+def _ensure_subids(user):
+    """A 65536-id range in /etc/subuid and /etc/subgid (useradd adds one on Debian; overlapping ranges break newuidmap)."""
+    for path, flag in (('/etc/subuid', '--add-subuids'), ('/etc/subgid', '--add-subgids')):
+        ranges = []
+        if os.path.exists(path):
+            with open(path) as handle:
+                ranges = [line.strip().split(':') for line in handle if line.count(':') == 2]
+        if any(r[0] == user for r in ranges):
+            continue
+        start = max([100000] + [int(r[1]) + int(r[2]) for r in ranges])
+        proc = _sh(['usermod', flag, '%d-%d' % (start, start + 65535), user])
+        assert proc.returncode == 0, proc.stderr
+
+
+@pytest.fixture(scope='module')
+def rootless(podman_env):
+    if os.geteuid() != 0:
+        pytest.skip('creating the rootless test user needs root')
+    try:
+        pwd.getpwnam(ROOTLESS_USER)
+    except KeyError:
+        proc = _sh(['useradd', '--create-home', '--shell', '/bin/sh', ROOTLESS_USER])
+        assert proc.returncode == 0, proc.stderr
+    _ensure_subids(ROOTLESS_USER)
+    user = pwd.getpwnam(ROOTLESS_USER)
+    runtime_dir = '/run/user/%d' % user.pw_uid
+    if not os.path.isdir(runtime_dir):
+        os.makedirs(runtime_dir)
+    os.chown(runtime_dir, user.pw_uid, user.pw_gid)
+    os.chmod(runtime_dir, 0o700)
+    # pytest's tmp dirs are 0700 root: the user gets a readable copy of the session's containers.conf.
+    work = tempfile.mkdtemp(prefix='podkit-rootless-')
+    os.chmod(work, 0o755)
+    conf = os.path.join(work, 'containers.conf')
+    with open(podman_env.containers_conf) as src, open(conf, 'w') as dst:
+        dst.write(src.read())
+    os.chmod(conf, 0o644)
+    env = {'HOME': user.pw_dir, 'XDG_RUNTIME_DIR': runtime_dir, 'CONTAINERS_CONF': conf,
+           'PATH': '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin'}
+
+    def as_user(*args):
+        return _sh(['runuser', '-u', ROOTLESS_USER, '--', 'env'] + ['%s=%s' % kv for kv in env.items()] + list(args),
+                   cwd='/')
+
+    proc = as_user('podman', 'info', '--format', '{{.Host.Security.Rootless}}')
+    if proc.returncode != 0 or proc.stdout.strip() != 'true':
+        shutil.rmtree(work, ignore_errors=True)
+        pytest.skip('rootless podman cannot run on this machine: %s' % (proc.stderr.strip() or proc.stdout.strip()))
+    yield dict(user=user, env=env, work=work, as_user=as_user)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope='module')
+def rootless_image(rootless, images):
+    """images.base, copied into the user's own storage (rootless podman has a storage of its own)."""
+    archive = os.path.join(rootless['work'], 'base.tar')
+    podman('image', 'save', '--quiet', '--output', archive, images.base)
+    os.chmod(archive, 0o644)
+    proc = rootless['as_user']('podman', 'load', '--quiet', '--input', archive)
+    assert proc.returncode == 0, proc.stderr
+    os.unlink(archive)
+    return images.base
+
+
+def test_rootless_lifecycle(run_playbook, tmp_path, rootless, rootless_image):
+    """create + start + stop + absent as an unprivileged user: ansible (root) becomes the user with su,
+    pipelined so nothing is copied to a directory the user cannot read; the target python is the system one
+    (root's venv is not readable by the user)."""
+    name = 'podkit-rl-%s' % uuid.uuid4().hex[:8]
+    play_extra = {'become': True, 'become_method': 'su', 'become_user': ROOTLESS_USER, 'environment': rootless['env']}
+    # Rootless networking (slirp4netns) needs /dev/net/tun, which an unprivileged user cannot open here.
+    args = dict(name=name, image=rootless_image, command=LOOP, network=['none'], stop_timeout=5)
+    try:
+        _check, applied = four_steps(run_playbook, tmp_path, dict(args, state='present'), ['create'], 'absent', 'created',
+                                     play_extra)
+        assert applied['container']['state'] == 'created'
+        four_steps(run_playbook, tmp_path, dict(args, state='started'), ['start'], 'created', 'running', play_extra)
+        user_data = json.loads(rootless['as_user']('podman', 'container', 'inspect', name).stdout)[0]
+        assert user_data['HostConfig']['NetworkMode'] == 'none'
+        # Root's storage never saw it.
+        assert status(name) == 'absent'
+        four_steps(run_playbook, tmp_path, dict(args, state='stopped'), ['stop'], 'running', 'exited', play_extra)
+        four_steps(run_playbook, tmp_path, dict(name=name, state='absent'), ['remove'], 'exited', 'absent', play_extra)
+    finally:
+        rootless['as_user']('podman', 'rm', '--force', '--time', '0', name)
