@@ -83,6 +83,10 @@ class TransferError(RegistryError):
     """A blob or manifest transfer that failed after its retries."""
 
 
+class FileWriteError(PodkitError):
+    """A file or directory that cannot be read, created, replaced or removed."""
+
+
 class PodmanError(PodkitError):
     """A podman command that failed. ``cmd`` is the argv (never containing a secret), ``rc`` and ``stderr`` what it said."""
 

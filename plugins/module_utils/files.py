@@ -17,11 +17,7 @@ import errno
 import os
 import tempfile
 
-from ansible_collections.podkit.containers.plugins.module_utils.errors import PodkitError
-
-
-class FileWriteError(PodkitError):
-    """A file or directory that cannot be read, created, replaced or removed."""
+from ansible_collections.podkit.containers.plugins.module_utils.errors import FileWriteError  # noqa: F401  (re-exported)
 
 
 _HINTS = {
