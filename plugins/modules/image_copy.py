@@ -43,6 +43,8 @@ options:
       - For C(oci:) and C(oci-archive:), C(NAME) becomes the C(org.opencontainers.image.ref.name) of the image in
         C(index.json); other images of an existing C(oci:) layout are kept. An archive is written to a temporary file
         next to it and renamed into place.
+      - An OCI layout (C(oci:), C(oci-archive:)) holds OCI manifests only, so Docker v2s2 manifests are converted
+        to OCI on the way in, as C(skopeo copy) does; their digests change (see O(preserve_digests)).
       - A C(docker-archive:) destination holds one image with its layers uncompressed (as C(podman load) expects);
         its name must carry a tag.
     type: str
