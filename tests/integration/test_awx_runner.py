@@ -122,6 +122,7 @@ def make_pdd(base, tarball, playbook, extravars, bare_path):
         # Only the collection the project vendors (AWX adds the project's collections dir to the path),
         # not the staged tree the other tests use.
         'ANSIBLE_COLLECTIONS_PATH': str(project / 'collections'),
+        'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'False',
         'ANSIBLE_NOCOLOR': '1',
         'ANSIBLE_DEPRECATION_WARNINGS': 'False',
     }))
