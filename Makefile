@@ -1,4 +1,4 @@
-.PHONY: demo test sanity units integration bench lint docs
+.PHONY: demo test sanity units integration bench lint docs changelog
 demo:
 	scripts/demo.sh
 test:
@@ -9,3 +9,5 @@ bench:
 	scripts/bench.sh
 docs:
 	scripts/docs.sh
+changelog:
+	scripts/changelog.sh

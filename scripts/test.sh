@@ -34,6 +34,7 @@ run_lint() {
     # --offline: never install collections or roles from Galaxy; this collection comes from the stage.
     ansible-lint --offline --nocolor -c .ansible-lint "${targets[@]}" "$@" || rc=1
     antsibull-changelog lint || rc=1
+    [ ! -f changelogs/changelog.yaml ] || antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml || rc=1
     return $rc
 }
 
