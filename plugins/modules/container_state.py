@@ -22,14 +22,14 @@ description:
     reported as changes. When a set option differs, or the image the container runs is not the image
     O(image) names (for example after a pull), the container is recreated (removed, then created with
     the configuration given here) and brought to the desired state.
-  - A container of the same name created outside Ansible is treated like any other: if its effective
+  - A container of the same name created outside Ansible is treated like any other. If its effective
     configuration matches, it is left alone; if not, it is recreated with this configuration.
   - 'Check mode: the current container and image are inspected and the planned transitions are returned in
-    RV(actions) with RV(changed) and RV(diff), but nothing is pulled, created, started, stopped or removed.
+    RV(actions) with C(changed) and RV(diff), but nothing is pulled, created, started, stopped or removed.
     With O(pull=always) check mode cannot know whether the registry has a newer image and predicts no pull
     unless the image is missing locally.'
 author:
-  - podkit.containers contributors
+  - podkit.containers maintainers (@podkit)
 extends_documentation_fragment:
   - podkit.containers.attributes
   - podkit.containers.attributes.actiongroup_podman
@@ -59,7 +59,7 @@ options:
       - V(present) — the container exists (created when missing, not started; a running container is left
         running, a recreated one gets back the run state it had).
       - V(started) — the container runs (a paused container is unpaused).
-      - V(stopped) — the container does not run: it is sent its stop signal (O(stop_signal)) and killed after
+      - V(stopped) — the container does not run. It is sent its stop signal (O(stop_signal)) and killed after
         O(stop_timeout) seconds. A missing container is created but not started.
       - V(paused) — the container runs, paused.
       - V(restarted) — the container is restarted (started when it was not running), on every run.
