@@ -24,7 +24,7 @@ run_units() {
 }
 run_integration() {
     podkit_log "integration tests"
-    python -m pytest -q -p no:cacheprovider tests/integration "$@"
+    python -m pytest -q -p no:cacheprovider --durations=20 tests/integration "$@"
 }
 
 run_lint() {
