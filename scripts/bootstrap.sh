@@ -27,6 +27,10 @@ podkit_venv() {
     local req="$PODKIT_SRC/tests/requirements.txt" py="${PODKIT_PYTHON:-python3}" hash
     hash="$( (cat "$req"; "$py" -c 'import sys; print(sys.version)') | sha256sum | cut -c1-12)"
     PODKIT_VENV="${PODKIT_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/podkit/venv-$hash}"
+    mkdir -p "$(dirname "$PODKIT_VENV")"
+    # Parallel runs (developers, helpers) must not build the same venv at once.
+    exec 9>"$PODKIT_VENV.lock"
+    flock 9
     if [ ! -x "$PODKIT_VENV/bin/ansible-test" ] || [ ! -f "$PODKIT_VENV/.complete" ]; then
         podkit_log "creating virtualenv $PODKIT_VENV"
         rm -rf "$PODKIT_VENV"
@@ -36,6 +40,8 @@ podkit_venv() {
         [ "${PIPESTATUS[0]}" -eq 0 ] || { podkit_log "pip install failed"; return 1; }
         touch "$PODKIT_VENV/.complete"
     fi
+    flock -u 9
+    exec 9>&-
     export PODKIT_VENV
     export PATH="$PODKIT_VENV/bin:$PATH"
 }
