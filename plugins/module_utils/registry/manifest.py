@@ -26,12 +26,16 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
 )
 from ansible_collections.podkit.containers.plugins.module_utils.registry import _schemas
 
-try:
-    import jsonschema
-    HAS_JSONSCHEMA = True
-except ImportError:  # pragma: no cover - depends on the target
-    jsonschema = None
-    HAS_JSONSCHEMA = False
+
+def _jsonschema():
+    """The jsonschema package, or None. Imported on first validation, not with this file: it costs ~0.1 s of CPU
+    per task, and container_state (which imports this through lifecycle.pull) never validates a manifest."""
+    try:
+        import jsonschema
+    except ImportError:  # pragma: no cover - depends on the target
+        return None
+    return jsonschema
+
 
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024
 MAX_CONFIG_SIZE = 8 * 1024 * 1024
@@ -244,6 +248,7 @@ def _json_path(path):
 
 def validate(data, schema, what='manifest', registry=None, repository=None):
     """Validate ``data`` against one of the embedded schemas; ManifestError names the JSON path."""
+    jsonschema = _jsonschema()
     if jsonschema is None:  # pragma: no cover - checked by common.require_registry_libs
         return
     validator_cls = jsonschema.validators.validator_for(schema)
