@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
-# Benchmarks (make bench): image_copy against skopeo copy on two local registries; writes docs/performance.md.
-#   scripts/bench.sh            all benchmarks
-# Environment: PODKIT_BENCH_RUNS (default 5), PODKIT_BENCH_MIB (512), PODKIT_BENCH_RSS_MIB (1024), PODKIT_BENCH_NO_DOCS=1.
+# Benchmarks (make bench); each rewrites its own block of docs/performance.md.
+#   scripts/bench.sh [all]      every benchmark
+#   scripts/bench.sh copy       image_copy against skopeo copy on two local registries (bench/copy_bench.py)
+#   scripts/bench.sh lifecycle  container_state / image_pull against containers.podman, with a stat floor
+#                               (bench/lifecycle_bench.py; creates the containers.podman venv when missing)
+# Environment: PODKIT_BENCH_RUNS (default 5), PODKIT_BENCH_MIB (512), PODKIT_BENCH_RSS_MIB (1024),
+#   PODKIT_BENCH_LIFECYCLE_RUNS (7), PODKIT_BENCH_NO_DOCS=1.
 set -euo pipefail
+what="${1:-all}"
+case "$what" in
+    all|copy|lifecycle) ;;
+    *) echo "usage: $0 [all|copy|lifecycle]" >&2; exit 2 ;;
+esac
 source "$(dirname "$0")/bootstrap.sh"
 podkit_bootstrap
 export PODKIT_SRC_DOCS="$PODKIT_SRC/docs/performance.md"
 cd "$PODKIT_STAGE"
-podkit_log "image_copy benchmark"
-python bench/copy_bench.py "$@"
+if [ "$what" = all ] || [ "$what" = copy ]; then
+    podkit_log "image_copy benchmark"
+    python bench/copy_bench.py
+fi
+if [ "$what" = all ] || [ "$what" = lifecycle ]; then
+    podkit_log "container lifecycle benchmark"
+    python bench/lifecycle_bench.py
+fi
