@@ -174,7 +174,9 @@ cleanup() {
             podman rm -f --ignore -t 0 "$service_name" >/dev/null 2>&1
             rc=1
         fi
-        podman rmi --ignore "$registry/demo/web:1" >/dev/null 2>&1
+        # the pulled image, and those of earlier runs kept with PODKIT_DEMO_KEEP=1 (in use by a container: kept)
+        podman images --format '{{.Repository}}:{{.Tag}}' | grep -E '^127\.0\.0\.1:[0-9]+/demo/web:1$' |
+            xargs -r podman rmi >/dev/null 2>&1
     fi
     if [ "$private" = 1 ]; then
         stop_manager
