@@ -175,7 +175,7 @@ cleanup() {
             rc=1
         fi
         # the pulled image, and those of earlier runs kept with PODKIT_DEMO_KEEP=1 (in use by a container: kept)
-        podman images --format '{{.Repository}}:{{.Tag}}' | grep -E '^127\.0\.0\.1:[0-9]+/demo/web:1$' |
+        podman images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep -E '^127\.0\.0\.1:[0-9]+/demo/web:1$' |
             xargs -r podman rmi >/dev/null 2>&1
     fi
     if [ "$private" = 1 ]; then
@@ -191,6 +191,7 @@ cleanup() {
 }
 if [ "$keep" != 1 ]; then
     trap cleanup EXIT
+    trap 'exit 130' INT TERM
 fi
 
 code=""
