@@ -281,7 +281,9 @@ def push(image, registry, repo_tag, format='v2s2', creds=None, extra_args=()):  
     """
     with _auth_args(registry, creds) as (host, args, tmpdir):
         digest_path = os.path.join(tmpdir, 'digest')
-        podman(*(['push', '--format', format, '--digestfile', digest_path] + args + list(extra_args)
+        # --remove-signatures: a signing test may leave signed copies in the shared storage, and podman then
+        # refuses a push that would invalidate those signatures.
+        podman(*(['push', '--remove-signatures', '--format', format, '--digestfile', digest_path] + args + list(extra_args)
                  + [image, 'docker://%s/%s' % (host, repo_tag)]))
         return _pushed(host, repo_tag, digest_path)
 
@@ -290,6 +292,6 @@ def push_manifest_list(list_name, registry, repo_tag, format='v2s2', creds=None)
     """``podman manifest push --all`` a local manifest list (e.g. ImageSet.manifest_list); like push()."""
     with _auth_args(registry, creds) as (host, args, tmpdir):
         digest_path = os.path.join(tmpdir, 'digest')
-        podman(*(['manifest', 'push', '--all', '--format', format, '--digestfile', digest_path] + args
+        podman(*(['manifest', 'push', '--all', '--remove-signatures', '--format', format, '--digestfile', digest_path] + args
                  + [list_name, 'docker://%s/%s' % (host, repo_tag)]))
         return _pushed(host, repo_tag, digest_path)
