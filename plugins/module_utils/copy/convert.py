@@ -21,21 +21,22 @@ import json
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
 
-DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar'
+# Kept importable from here for existing callers; the constant lives with the other media types.
+DOCKER_LAYER_TAR = mf.DOCKER_LAYER_TAR
 
 FORMATS = ('oci', 'v2s2')
 
 _TO_OCI_LAYER = {
     mf.DOCKER_LAYER: mf.OCI_LAYER_GZIP,
-    DOCKER_LAYER_TAR: mf.OCI_LAYER_TAR,
+    mf.DOCKER_LAYER_TAR: mf.OCI_LAYER_TAR,
     mf.DOCKER_FOREIGN_LAYER: mf.OCI_LAYER_NONDIST_GZIP,
 }
 _TO_DOCKER_LAYER = {
     mf.OCI_LAYER_GZIP: mf.DOCKER_LAYER,
-    mf.OCI_LAYER_TAR: DOCKER_LAYER_TAR,
+    mf.OCI_LAYER_TAR: mf.DOCKER_LAYER_TAR,
     mf.OCI_LAYER_NONDIST_GZIP: mf.DOCKER_FOREIGN_LAYER,
 }
-_DOCKER_LAYER_TYPES = (mf.DOCKER_LAYER, DOCKER_LAYER_TAR, mf.DOCKER_FOREIGN_LAYER)
+_DOCKER_LAYER_TYPES = (mf.DOCKER_LAYER, mf.DOCKER_LAYER_TAR, mf.DOCKER_FOREIGN_LAYER)
 _OCI_LAYER_TYPES = (mf.OCI_LAYER_TAR, mf.OCI_LAYER_GZIP, mf.OCI_LAYER_ZSTD, mf.OCI_LAYER_NONDIST_TAR,
                     mf.OCI_LAYER_NONDIST_GZIP, mf.OCI_LAYER_NONDIST_ZSTD)
 

@@ -35,7 +35,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     ImageStoreError,
     NotFoundError,
 )
-from ansible_collections.podkit.containers.plugins.module_utils.copy.convert import DOCKER_LAYER_TAR, dumps
+from ansible_collections.podkit.containers.plugins.module_utils.copy.convert import dumps
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
 from ansible_collections.podkit.containers.plugins.module_utils.registry.manifest import hasher_for, is_digest, parse_manifest
 
@@ -681,7 +681,7 @@ class DockerArchiveSource(Source):
                 size += len(chunk)
             digest = 'sha256:' + hasher.hexdigest()
             self.files[digest] = name
-            media_type = mf.DOCKER_LAYER if head.startswith(_GZIP_MAGIC) else DOCKER_LAYER_TAR
+            media_type = mf.DOCKER_LAYER if head.startswith(_GZIP_MAGIC) else mf.DOCKER_LAYER_TAR
             layers.append({'mediaType': media_type, 'size': size, 'digest': digest})
         data = {'schemaVersion': 2, 'mediaType': mf.DOCKER_MANIFEST,
                 'config': {'mediaType': mf.DOCKER_CONFIG, 'size': len(config_raw), 'digest': config_digest},

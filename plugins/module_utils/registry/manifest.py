@@ -55,6 +55,8 @@ DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json'
 DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
 DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json'
 DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip'
+# An uncompressed Docker layer: what docker-archive (docker save) layers are; registries rarely hold them.
+DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar'
 DOCKER_FOREIGN_LAYER = 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip'
 DOCKER_PLUGIN_CONFIG = 'application/vnd.docker.plugin.v1+json'
 DOCKER_SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+json'
@@ -74,7 +76,7 @@ INDEX_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
 IMAGE_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 SCHEMA1_TYPES = (DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED)
 LAYER_TYPES = (OCI_LAYER_TAR, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_LAYER_NONDIST_TAR, OCI_LAYER_NONDIST_GZIP,
-               OCI_LAYER_NONDIST_ZSTD, DOCKER_LAYER, DOCKER_FOREIGN_LAYER)
+               OCI_LAYER_NONDIST_ZSTD, DOCKER_LAYER, DOCKER_LAYER_TAR, DOCKER_FOREIGN_LAYER)
 
 # Content types that say nothing about the manifest kind: fall back to the document.
 _GENERIC_TYPES = ('', 'application/json', 'text/plain', 'application/octet-stream', 'binary/octet-stream')

@@ -220,6 +220,11 @@ def test_parse_config():
         m.parse_config(config, expected_digest=D1)
 
 
+def test_docker_layer_tar_is_a_layer_type():
+    assert m.DOCKER_LAYER_TAR == 'application/vnd.docker.image.rootfs.diff.tar'
+    assert m.DOCKER_LAYER_TAR in m.LAYER_TYPES
+
+
 def test_accept_all_order():
     assert m.ACCEPT_ALL == [m.OCI_MANIFEST, m.DOCKER_MANIFEST, m.DOCKER_SCHEMA1_SIGNED, m.DOCKER_SCHEMA1,
                             m.DOCKER_MANIFEST_LIST, m.OCI_INDEX]
