@@ -8,7 +8,7 @@ Order of a copy, each step only when the previous succeeded:
   2. preserve_digests: refuse a plan that changes a digest, before the destination is touched;
   3. read the destination's current digest; equal to the plan's (and not force) -> changed: false, nothing moves;
      check mode stops here;
-  4. check the destination is writable (registries: open and cancel an upload session, which needs push rights);
+  4. check the destination is writable (registries: RegistryClient.check_push, which needs push rights);
   5. blobs, ``parallel`` at a time: skip what the destination has, mount within one registry, else stream the
      source into the destination with digest and size verified on the fly;
   6. instance manifests, then the index; then the destination commits (index.json, archive rename).
@@ -31,28 +31,34 @@ from ansible_collections.podkit.containers.plugins.module_utils.registry import 
 from ansible_collections.podkit.containers.plugins.module_utils.registry.client import RegistryClient
 from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import parse_image_location
 
-try:
-    from requests.adapters import HTTPAdapter
-except ImportError:  # pragma: no cover - common.require_registry_libs fails first
-    HTTPAdapter = None
-
 
 class _Cancelled(PodkitError):
     """Another blob transfer failed; this one stops at its next chunk."""
 
 
 class _SafeConf(object):
-    """registries.conf for ``insecure``; a file that cannot be read here (no TOML parser) marks nothing insecure."""
+    """registries.conf for ``insecure``; a file that cannot be read here (no TOML parser) marks nothing insecure.
+
+    Read on the first question only: a client whose options say ``insecure`` never asks, and parsing the files
+    (podman's shortnames.conf alone holds hundreds of aliases) costs more than a no-change copy's requests.
+    """
 
     def __init__(self, path):
+        self._path = path
         self._conf = None
+        self._loaded = False
+
+    def _load(self):
+        self._loaded = True
         try:
             from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import load_registries_conf
-            self._conf = load_registries_conf(path)
+            self._conf = load_registries_conf(self._path)
         except (ImportError, ConfigError):
             self._conf = None
 
     def is_insecure(self, registry):
+        if not self._loaded:
+            self._load()
         if self._conf is None:
             return False
         try:
@@ -77,21 +83,22 @@ def parse_location(text, side):
     return location
 
 
-def _client(location, options, parallel, client_factory):
+def _client(location, options, parallel, client_factory, confs=None):
     if client_factory is not None:
         return client_factory(location.reference.registry, options)
-    client = RegistryClient(location.reference.registry, options=options, conf=_SafeConf(options.registries_conf))
-    if HTTPAdapter is not None:
-        # One pooled connection per concurrent transfer (requests keeps 10 per host by default).
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(10, parallel + 2))
-        client.session.mount('https://', adapter)
-        client.session.mount('http://', adapter)
-    return client
+    # Both sides read the same registries.conf once.
+    confs = confs if confs is not None else {}
+    conf = confs.get(options.registries_conf)
+    if conf is None:
+        conf = confs[options.registries_conf] = _SafeConf(options.registries_conf)
+    # One pooled connection per concurrent transfer, plus the manifest requests.
+    return RegistryClient(location.reference.registry, options=options, conf=conf,
+                          pool_size=max(10, parallel + 2))
 
 
-def open_source(location, options, parallel=6, client_factory=None):
+def open_source(location, options, parallel=6, client_factory=None, confs=None):
     if location.transport == 'docker':
-        return tp.RegistrySource(location, _client(location, options, parallel, client_factory))
+        return tp.RegistrySource(location, _client(location, options, parallel, client_factory, confs))
     if location.transport in ('oci', 'oci-archive'):
         return tp.OCILayoutSource(location, archive=location.transport == 'oci-archive')
     if location.transport == 'docker-archive':
@@ -101,11 +108,11 @@ def open_source(location, options, parallel=6, client_factory=None):
     raise InvalidReferenceError('unsupported source transport %s' % location.transport)
 
 
-def open_destination(location, options, parallel=6, client_factory=None):
+def open_destination(location, options, parallel=6, client_factory=None, confs=None):
     if location.transport == 'docker':
         if location.reference.digest and location.reference.tag:
             location.reference = location.reference.with_digest(None)
-        return tp.RegistryDestination(location, _client(location, options, parallel, client_factory))
+        return tp.RegistryDestination(location, _client(location, options, parallel, client_factory, confs))
     if location.transport == 'oci':
         return tp.OCILayoutDestination(location)
     if location.transport == 'oci-archive':
@@ -192,8 +199,9 @@ def copy_image(src, dest, src_options, dest_options, multi_arch='system', platfo
     wanted = _platform(platform)
     src_location = parse_location(src, 'src')
     dest_location = parse_location(dest, 'dest')
-    source = open_source(src_location, src_options, parallel, client_factory)
-    destination = open_destination(dest_location, dest_options, parallel, client_factory)
+    confs = {}
+    source = open_source(src_location, src_options, parallel, client_factory, confs)
+    destination = open_destination(dest_location, dest_options, parallel, client_factory, confs)
     stats = _Stats()
     written = False
     try:

@@ -300,9 +300,8 @@ class RegistryDestination(Destination):
             return None
 
     def check_writable(self):
-        # Opening an upload session needs the push scope: bad or read-only credentials fail here, before any blob moves.
-        # A mount of the empty blob from the repository itself opens one; the client cancels it again.
-        self.client.mount_blob(self.repository, mf.digest_of(b''), self.repository)
+        # Bad or read-only credentials fail here, before any blob moves.
+        self.client.check_push(self.repository)
 
     def has_blob(self, desc):
         return self.client.blob_exists(self.repository, desc['digest']) is not None

@@ -17,6 +17,7 @@ import base64
 import calendar
 import json
 import re
+import threading
 import time
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
@@ -292,6 +293,9 @@ class Authenticator(object):
     ``send(method, url, **kwargs)`` performs an HTTP request (the client's counted session);
     ``credentials_for(repository)`` returns an object with ``username``/``password``/``identity_token``
     or None. The challenge is learned from the registry's 401 (or a ping).
+
+    Thread-safe: the challenge and the token cache change under one lock, and a token is fetched while holding
+    it, so threads that need the same scopes at the same time cause one token request, not one each.
     """
 
     def __init__(self, registry, send, credentials_for=None, clock=None, timeout=30.0):
@@ -302,6 +306,8 @@ class Authenticator(object):
         self.timeout = timeout
         self.challenge = None
         self._tokens = {}
+        # Reentrant: token() calls credentials(), which may be called by the client under the lock too.
+        self._lock = threading.RLock()
 
     # -- challenges --------------------------------------------------------------------------
     @property
@@ -320,9 +326,10 @@ class Authenticator(object):
             if chosen:
                 break
         if chosen is not None:
-            if self.challenge is None or self.challenge.scheme != chosen.scheme or self.challenge.realm != chosen.realm:
-                self._tokens.clear()
-            self.challenge = chosen
+            with self._lock:
+                if self.challenge is None or self.challenge.scheme != chosen.scheme or self.challenge.realm != chosen.realm:
+                    self._tokens.clear()
+                self.challenge = chosen
         return chosen
 
     def credentials(self, repository=None):
@@ -348,23 +355,33 @@ class Authenticator(object):
             return 'Bearer ' + token.value
         return None
 
-    def forget(self, scopes):
-        self._tokens.pop(frozenset(merge_scopes(scopes)), None)
+    def forget(self, scopes, rejected=None):
+        """Drop the cached token for ``scopes``. With ``rejected`` (the Authorization value the registry refused),
+        only if it is still that token: another thread may have fetched a good one meanwhile, or the refused
+        request went out before any token existed (``rejected`` '')."""
+        with self._lock:
+            key = frozenset(merge_scopes(scopes))
+            cached = self._tokens.get(key)
+            if cached is not None and rejected is not None and rejected != 'Bearer ' + cached.value:
+                return
+            self._tokens.pop(key, None)
 
     def token(self, scopes=(), repository=None, force_refresh=False, credentials=None, challenge=None):
         """A (cached) Bearer token for the set of ``scopes``."""
         challenge = challenge or self.challenge
         key = frozenset(merge_scopes(scopes))
         use_cache = credentials is None and challenge is self.challenge
-        if use_cache and not force_refresh:
-            cached = self._tokens.get(key)
-            if cached is not None and cached.expires_at - TOKEN_EXPIRY_MARGIN > self._clock():
-                return cached
-        creds = credentials if credentials is not None else self.credentials(repository)
-        token = self._fetch_token(challenge, sorted(key), creds)
-        if use_cache:
+        if not use_cache:
+            creds = credentials if credentials is not None else self.credentials(repository)
+            return self._fetch_token(challenge, sorted(key), creds)
+        with self._lock:
+            if not force_refresh:
+                cached = self._tokens.get(key)
+                if cached is not None and cached.expires_at - TOKEN_EXPIRY_MARGIN > self._clock():
+                    return cached
+            token = self._fetch_token(challenge, sorted(key), self.credentials(repository))
             self._tokens[key] = token
-        return token
+            return token
 
     def _fetch_token(self, challenge, scopes, creds):
         realm = challenge.realm

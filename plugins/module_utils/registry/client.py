@@ -5,6 +5,11 @@
 
 Redirects are followed here, not by requests, so the Authorization header only ever goes to the
 registry's own origin (blob GETs usually redirect to object storage on another host).
+
+Thread safety: one client may be shared by several threads (image_copy moves ``parallel`` blobs at once through
+one client per side). ``stats``, the https probe and the Authenticator's token cache are guarded by locks; a
+token is fetched by one thread while the others wait for it. ``verify_login`` and ``options`` changes are not
+meant to run concurrently with requests.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +19,8 @@ __metaclass__ = type
 import email.utils
 import json
 import re
+import ssl
+import threading
 import time
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
@@ -53,12 +60,15 @@ except ImportError:  # pragma: no cover - Python 2 is not a target
 
 try:
     import requests
+    from requests.adapters import HTTPAdapter
     from urllib3.exceptions import HTTPError as _Urllib3Error
+    from urllib3.util.ssl_ import create_urllib3_context
     HAS_REQUESTS = True
     _NETWORK_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                        requests.exceptions.ChunkedEncodingError, _Urllib3Error)
 except ImportError:  # pragma: no cover - depends on the target
     requests = None
+    HTTPAdapter = None
     HAS_REQUESTS = False
     _NETWORK_ERRORS = ()
 
@@ -70,12 +80,63 @@ BACKOFF_MAX = 10.0
 MAX_RETRY_AFTER = 30.0
 MAX_REDIRECTS = 10
 CHUNK_SIZE = 1024 * 1024
+# requests' own default: connections kept per host.
+DEFAULT_POOL_SIZE = 10
 _ERROR_BODY_LIMIT = 64 * 1024
 _REDIRECTS = (301, 302, 303, 307, 308)
 # What OpenSSL says when the other side answers a ClientHello with plain http.
 _NOT_TLS_MARKERS = ('wrong version number', 'wrong_version_number', 'record layer failure', 'record_layer_failure',
                     'unknown protocol', 'http request', 'packet length too long', 'unexpected eof')
 _LINK_NEXT_RE = re.compile(r'<([^>]*)>\s*;[^,]*?rel="?next"?', re.IGNORECASE)
+
+# What the https probe of an insecure registry found, per host, for the life of the process: a second client
+# for the same registry (image_copy within one registry, a role's next task in the same worker) does not probe
+# again. Only probe results go in here; registries not marked insecure never probe.
+_KNOWN_SCHEMES = {}
+_KNOWN_SCHEMES_LOCK = threading.Lock()
+
+
+def forget_known_schemes():
+    """Drop what https probes learned (tests start registries on recycled ports)."""
+    with _KNOWN_SCHEMES_LOCK:
+        _KNOWN_SCHEMES.clear()
+
+
+_UNVERIFIED_CONTEXT = []
+_UNVERIFIED_CONTEXT_LOCK = threading.Lock()
+
+
+def _unverified_context(private):
+    """An SSL context that verifies nothing and holds no CA certificates. Shared by the process's clients unless
+    ``private`` (a client certificate gets loaded into the context, which must then be the client's own)."""
+    if private:
+        return create_urllib3_context(cert_reqs=ssl.CERT_NONE)
+    with _UNVERIFIED_CONTEXT_LOCK:
+        if not _UNVERIFIED_CONTEXT:
+            _UNVERIFIED_CONTEXT.append(create_urllib3_context(cert_reqs=ssl.CERT_NONE))
+        return _UNVERIFIED_CONTEXT[0]
+
+
+if HAS_REQUESTS:
+    class _Adapter(HTTPAdapter):
+        """requests' adapter; unverified https (insecure registries, validate_certs: false, the https probe) gets an
+        SSL context without CA certificates. Left alone, urllib3 creates a context and loads the system's CA store
+        into it for every new unverified connection (~15-20 ms of CPU each), only to not use it."""
+
+        def __init__(self, *args, **kwargs):
+            self._unverified_context = None
+            super(_Adapter, self).__init__(*args, **kwargs)
+
+        def build_connection_pool_key_attributes(self, request, verify, cert=None):
+            # requests >= 2.32 asks this for every request; older versions never call it and keep their behaviour.
+            host_params, pool_kwargs = super(_Adapter, self).build_connection_pool_key_attributes(request, verify, cert)
+            if verify is False and host_params.get('scheme') == 'https':
+                if self._unverified_context is None:
+                    self._unverified_context = _unverified_context(private=bool(cert))
+                pool_kwargs['ssl_context'] = self._unverified_context
+            return host_params, pool_kwargs
+else:  # pragma: no cover - depends on the target
+    _Adapter = None
 
 
 class Credentials(object):
@@ -153,10 +214,15 @@ class RegistryClient(object):
 
     ``registry`` is ``host[:port]`` (docker.io is reached at registry-1.docker.io). ``conf`` offers
     ``is_insecure(registry)``; ``credentials`` is a callable ``(registry, repository) -> credentials or None``.
-    ``sleep`` and ``clock`` are injectable for tests. ``stats`` counts HTTP requests per method.
+    ``sleep`` and ``clock`` are injectable for tests. ``pool_size`` is the number of connections kept per
+    host (requests keeps 10): give at least the number of threads that share the client.
+
+    ``stats`` counts the HTTP requests made to the registry and its token server, per method. The https probe
+    of an insecure registry is not among them: it is counted in ``probes`` (0 or 1).
     """
 
-    def __init__(self, registry, options=None, conf=None, session=None, credentials=None, sleep=None, clock=None):
+    def __init__(self, registry, options=None, conf=None, session=None, credentials=None, sleep=None, clock=None,
+                 pool_size=None):
         if not HAS_REQUESTS:  # pragma: no cover - common.require_registry_libs fails first
             raise RegistryError('the Python library requests is required to talk to registry %s' % registry, registry=registry)
         name = (registry or '').strip()
@@ -175,13 +241,21 @@ class RegistryClient(object):
         self.options = options or RegistryOptions()
         self.insecure = bool(self.options.insecure) or bool(conf is not None and conf.is_insecure(self.registry))
         self.session = session if session is not None else requests.Session()
+        if session is None or pool_size:
+            adapter = _Adapter(pool_maxsize=max(1, int(pool_size or DEFAULT_POOL_SIZE)))
+            self.session.mount('https://', adapter)
+            self.session.mount('http://', adapter)
         self._configure_tls()
         self.stats = {}
+        self.probes = 0
+        self._stats_lock = threading.Lock()
+        self._scheme_lock = threading.Lock()
         self.retries = max(0, int(self.options.retries if self.options.retries is not None else 3))
         self.timeout = self.options.timeout or 30.0
         self._sleep = sleep or time.sleep
         self._clock = clock or time.time
         self._scheme = None
+        self._monolithic = True
         self._credentials_cb = credentials
         self._credentials_cache = {}
         self._login_credentials = None
@@ -204,7 +278,8 @@ class RegistryClient(object):
         return self._scheme
 
     def _send_raw(self, method, url, **kwargs):
-        self.stats[method] = self.stats.get(method, 0) + 1
+        with self._stats_lock:
+            self.stats[method] = self.stats.get(method, 0) + 1
         kwargs.setdefault('timeout', self.timeout)
         # Per request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a Session's verify (requests#3829),
         # which would silently drop ca_cert or validate_certs: false.
@@ -234,16 +309,30 @@ class RegistryClient(object):
         if not self.insecure:
             self._scheme = 'https'
             return
+        with self._scheme_lock:
+            if self._scheme:
+                return
+            with _KNOWN_SCHEMES_LOCK:
+                known = _KNOWN_SCHEMES.get(self.host.lower())
+            if known is None:
+                known = self._probe_scheme()
+                with _KNOWN_SCHEMES_LOCK:
+                    _KNOWN_SCHEMES[self.host.lower()] = known
+            self._scheme = known
+
+    def _probe_scheme(self):
         # As podman does for insecure registries: https without verification first, plain http if that fails.
+        with self._stats_lock:
+            self.probes += 1
+        kwargs = dict(timeout=self.timeout, verify=self.session.verify, allow_redirects=False)
         try:
-            response = self._send_raw('GET', 'https://%s/v2/' % self.host, allow_redirects=False)
+            response = self.session.request('GET', 'https://%s/v2/' % self.host, **kwargs)
         except requests.exceptions.RequestException:
-            self._scheme = 'http'
-            return
-        self._scheme = 'https'
+            return 'http'
         if response.status_code == 401:
             self.auth.learn(response.headers.get('WWW-Authenticate'))
         response.close()
+        return 'https'
 
     def _network_error(self, exc, repository=None):
         text = str(exc)
@@ -350,7 +439,7 @@ class RegistryClient(object):
                     reauthenticated = True
                     if challenge.scopes:
                         scopes = list(scopes) + list(challenge.scopes)
-                    self.auth.forget(scopes)
+                    self.auth.forget(scopes, rejected=send_headers.get('Authorization', ''))
                     response.close()
                     continue
             if status in RETRY_STATUSES and retry and attempt < self.retries:
@@ -865,6 +954,19 @@ class RegistryClient(object):
                 self._cancel_upload(self._location(response, 'a mount', repository), scopes, repository)
             return False
         raise self._error(response, 'mount of blob %s from %s into %s' % (digest, from_repository, repository), repository)
+
+    def check_push(self, repository):
+        """Fail before any blob moves when ``repository`` cannot be pushed to: opens an upload session (which needs
+        the push scope) and cancels it again. AuthenticationError (401), AuthorizationError (403), or the typed
+        error of another answer; None when pushing is allowed."""
+        scopes = [repository_scope(repository, 'pull,push')]
+        response = self._request('POST', '/v2/%s/blobs/uploads/' % repository, scopes=scopes, repository=repository,
+                                 headers={'Content-Length': '0'})
+        if response.status_code not in (201, 202):
+            raise self._error(response, 'uploads to repository %s' % repository, repository)
+        response.close()
+        if response.status_code == 202 and response.headers.get('Location'):
+            self._cancel_upload(self._location(response, 'an upload start', repository), scopes, repository)
 
     # -- API: tags --------------------------------------------------------------------------------
     def list_tags(self, repository, page_size=None):

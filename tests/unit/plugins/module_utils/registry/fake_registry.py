@@ -411,6 +411,9 @@ def _make_handler(reg):
         def _uploads(self, repo, upload_id, query):
             if not self._authorized(repo, 'push'):
                 return None
+            if reg.faults.get('deny_push'):
+                self._body()
+                return self._error(403, 'DENIED', 'requested access to the resource is denied')
             absolute = reg.faults.get('absolute_location')
             prefix = 'http://%s' % reg.host if absolute else ''
             if self.command == 'POST' and not upload_id:

@@ -14,12 +14,14 @@ import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 import pytest
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     AuthenticationError,
+    AuthorizationError,
     DigestMismatchError,
     ManifestError,
     NotFoundError,
@@ -27,7 +29,8 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     TLSError,
     TransferError,
 )
-from ansible_collections.podkit.containers.plugins.module_utils.registry.client import RegistryClient, parse_retry_after
+from ansible_collections.podkit.containers.plugins.module_utils.registry import client as client_module
+from ansible_collections.podkit.containers.plugins.module_utils.registry.client import RegistryClient, forget_known_schemes, parse_retry_after
 from ansible_collections.podkit.containers.plugins.module_utils.registry.manifest import DOCKER_MANIFEST, OCI_MANIFEST, digest_of
 from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
 
@@ -53,6 +56,14 @@ class Conf(object):
         return host in self.insecure
 
 
+@pytest.fixture(autouse=True)
+def fresh_schemes():
+    # Fakes come and go on recycled ports: what one test's probe learned must not decide the next test's scheme.
+    forget_known_schemes()
+    yield
+    forget_known_schemes()
+
+
 @pytest.fixture
 def fake():
     started = []
@@ -67,12 +78,12 @@ def fake():
         reg.stop()
 
 
-def make_client(reg, creds=None, sleeps=None, **options):
+def make_client(reg, creds=None, sleeps=None, pool_size=None, **options):
     options.setdefault('insecure', reg.scheme == 'http')
     options.setdefault('timeout', 5.0)
     sleeps = sleeps if sleeps is not None else []
     return RegistryClient(reg.host, RegistryOptions(**options), credentials=lambda registry, repository: creds,
-                          sleep=sleeps.append)
+                          sleep=sleeps.append, pool_size=pool_size)
 
 
 # -- basics -------------------------------------------------------------------------------------------
@@ -83,8 +94,31 @@ def test_ping_anonymous_insecure_falls_back_to_http(fake):
     info = client.ping()
     assert info['scheme'] == 'http' and info['status'] == 200 and info['auth'] is None
     assert info['api_version'] == 'registry/2.0'
-    # The https probe failed on the plain-http port (not counted by the fake), then the GET over http.
-    assert client.stats['GET'] == 2
+    # The https probe failed on the plain-http port: counted apart from the registry requests (the fake never sees it).
+    assert client.stats == {'GET': 1} and client.probes == 1
+    assert reg.count() == 1
+
+
+def test_second_client_does_not_probe_again(fake):
+    reg = fake()
+    first = make_client(reg)
+    first.ping()
+    second = make_client(reg)
+    assert second.ping()['scheme'] == 'http'
+    assert (first.probes, second.probes) == (1, 0)
+    assert second.stats == {'GET': 1}
+    # Registries not marked insecure never probe and never use what a probe found.
+    strict = make_client(reg, insecure=False)
+    with pytest.raises(TLSError):
+        strict.ping()
+    assert strict.probes == 0
+
+
+def test_probe_of_tls_registry_learns_https(tls_fake):
+    client = make_client(tls_fake, insecure=True)
+    assert client.ping()['scheme'] == 'https' and client.probes == 1
+    assert client.stats == {'GET': 1}
+    assert make_client(tls_fake, insecure=True).ping()['scheme'] == 'https'
 
 
 def test_conf_marks_registry_insecure(fake):
@@ -159,8 +193,8 @@ def test_bearer_anonymous_pull_and_token_cache(fake):
     client.get_manifest('a/b', digest)
     client.blob_exists('a/b', manifest.config['digest'])
     assert len(reg.token_requests) == 1
-    # https probe, 401, token, 200, then GET and HEAD with the cached token
-    assert client.stats == {'GET': 5, 'HEAD': 1}
+    # 401, token, 200, then GET and HEAD with the cached token; the https probe is counted apart
+    assert client.stats == {'GET': 4, 'HEAD': 1} and client.probes == 1
 
 
 def test_bearer_with_credentials(fake):
@@ -446,6 +480,30 @@ def test_upload_local_content_mismatch(fake):
     assert ('a/b', digest) not in reg.blobs
 
 
+def test_check_push(fake):
+    reg = fake(auth='bearer', anonymous_pull=True)
+    client = make_client(reg, creds=Creds('alice', 'secret'))
+    assert client.check_push('a/b') is None
+    # the first POST meets the 401 that teaches the challenge; then the session is opened and cancelled
+    assert [r[0] for r in reg.requests if '/blobs/uploads/' in r[1]] == ['POST', 'POST', 'DELETE']
+    assert not reg.uploads and not reg.blobs
+    assert reg.token_requests[-1]['query']['scope'] == ['repository:a/b:pull,push']
+
+
+def test_check_push_without_push_rights(fake):
+    reg = fake(auth='bearer', anonymous_pull=True)
+    anonymous = make_client(reg)
+    with pytest.raises(AuthenticationError) as info:
+        anonymous.check_push('a/b')
+    assert info.value.msg.startswith('unauthorized: uploads to repository a/b in registry %s requires authentication' % reg.host)
+    reg.faults['deny_push'] = True
+    with pytest.raises(AuthorizationError) as info:
+        make_client(reg, creds=Creds('alice', 'secret')).check_push('a/b')
+    assert info.value.msg.startswith('denied: access to uploads to repository a/b in registry %s is forbidden' % reg.host)
+    assert info.value.details['status'] == 403
+    assert not reg.uploads and not reg.blobs
+
+
 def test_mount_blob(fake):
     reg = fake(auth='bearer')
     digest = add_blob(reg, 'src/repo', b'shared')
@@ -574,6 +632,62 @@ def test_default_credentials_from_auth_file(fake, tmp_path):
     client = RegistryClient(reg.host, RegistryOptions(auth_file=str(auth_file), insecure=True, timeout=5.0))
     assert client.get_manifest('a/b', 'v1').raw == raw
     assert reg.token_requests[0]['query']['account'] == ['alice']
+
+
+# -- sharing one client between threads, connection pool, TLS contexts -------------------------------
+
+def test_threads_share_one_client(fake):
+    reg = fake(auth='bearer', anonymous_pull=True)
+    blobs = [add_blob(reg, 'a/b', (b'%d' % i) * 1000) for i in range(24)]
+    client = make_client(reg, pool_size=8)
+    errors = []
+    barrier = threading.Barrier(8)
+
+    def work(part):
+        try:
+            barrier.wait()
+            for digest in part:
+                client.get_blob_bytes('a/b', digest)
+                client.blob_exists('a/b', digest)
+        except Exception as exc:  # pylint: disable=broad-except
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(blobs[i::8],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    # One token for the scope, fetched once for all threads (the first request of each learns nothing new).
+    assert len(reg.token_requests) == 1
+    # Every request counted exactly once: what the fake saw equals the client's stats (plus the token GET).
+    assert sum(client.stats.values()) == reg.count() and client.stats['HEAD'] == 24
+    assert client.probes == 1
+
+
+def test_pool_size(fake):
+    reg = fake()
+    client = make_client(reg, pool_size=17)
+    assert client.session.get_adapter('http://%s/' % reg.host)._pool_maxsize == 17
+    assert client.session.get_adapter('https://%s/' % reg.host)._pool_maxsize == 17
+    assert make_client(reg).session.get_adapter('http://x/')._pool_maxsize == client_module.DEFAULT_POOL_SIZE
+
+
+def test_unverified_https_uses_a_context_without_ca_certificates(fake):
+    reg = fake()
+    client = make_client(reg)
+    adapter = client.session.get_adapter('https://%s/' % reg.host)
+    request = client.session.prepare_request(__import__('requests').Request('GET', 'https://%s/v2/' % reg.host))
+    dummy, unverified = adapter.build_connection_pool_key_attributes(request, False)
+    assert unverified['ssl_context'].verify_mode == ssl.CERT_NONE and unverified['ssl_context'].get_ca_certs() == []
+    dummy, verified = adapter.build_connection_pool_key_attributes(request, True)
+    assert verified.get('ssl_context') is not unverified['ssl_context'] and verified['cert_reqs'] == 'CERT_REQUIRED'
+    # Shared by clients without a client certificate; a client certificate gets loaded into a context of its own.
+    other = make_client(reg).session.get_adapter('https://x/')
+    assert other.build_connection_pool_key_attributes(request, False)[1]['ssl_context'] is unverified['ssl_context']
+    with_cert = make_client(reg).session.get_adapter('https://x/')
+    private = with_cert.build_connection_pool_key_attributes(request, False, cert=('/c.pem', '/k.pem'))[1]['ssl_context']
+    assert private is not unverified['ssl_context'] and private.verify_mode == ssl.CERT_NONE
 
 
 def test_redirect_elsewhere_tries_system_trust_before_ca_cert(tmp_path):
