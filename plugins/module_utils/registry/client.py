@@ -184,24 +184,53 @@ def parse_retry_after(value, now=None):
     return max(0.0, email.utils.mktime_tz(parsed) - (now if now is not None else time.time()))
 
 
-class _HashingReader(object):
-    """A file-like body for uploads: counts and hashes what requests reads; ``len()`` gives Content-Length."""
+class _UploadBody(object):
+    """An upload body: iterating yields the blob's chunks as they come, ``len()`` gives Content-Length.
 
-    def __init__(self, stream, size, digest):
+    An iterable, not a file: urllib3 reads a file body in 16 KiB blocks (one Python call, slice and ``send`` each),
+    but sends each chunk of an iterable with one ``sendall``. ``stream`` is a file-like object (read in CHUNK_SIZE
+    blocks) or an iterator of byte chunks. Counts the bytes; hashes them when ``verify`` (the caller's stream is not
+    verified already). Never sends more than ``size`` bytes, which would run into the next request on the
+    connection; a short or mismatching stream raises DigestMismatchError at its end, which aborts the request.
+    """
+
+    def __init__(self, stream, size, digest, verify, what):
         self._stream = stream
         self._size = size
-        self.hasher = hasher_for(digest)
+        self._digest = digest
+        self._what = what
+        self.hasher = hasher_for(digest) if verify else None
         self.count = 0
 
     def __len__(self):
         return self._size
 
-    def read(self, amount=-1):
-        data = self._stream.read(amount if amount is not None else -1)
-        if data:
-            self.count += len(data)
-            self.hasher.update(data)
-        return data
+    def __iter__(self):
+        stream = self._stream
+        if hasattr(stream, 'read'):
+            chunks = iter(lambda: stream.read(CHUNK_SIZE), b'')
+        else:
+            chunks = stream
+        hasher = self.hasher
+        for chunk in chunks:
+            if not chunk:
+                continue
+            self.count += len(chunk)
+            if self.count > self._size:
+                raise DigestMismatchError('the local content of %s is larger than %d bytes' % (self._what, self._size),
+                                          expected_size=self._size)
+            if hasher is not None:
+                hasher.update(chunk)
+            yield chunk
+        if self.count != self._size:
+            raise DigestMismatchError('the local content of %s has %d bytes, expected %d' % (self._what, self.count, self._size),
+                                      expected_size=self._size, actual_size=self.count)
+        if hasher is not None:
+            actual = '%s:%s' % (self._digest.partition(':')[0], hasher.hexdigest())
+            if actual != self._digest:
+                raise DigestMismatchError('the local content of %s has %d bytes and digest %s, expected %d bytes and %s'
+                                          % (self._what, self.count, actual, self._size, self._digest),
+                                          expected=self._digest, actual=actual)
 
     def close(self):
         close = getattr(self._stream, 'close', None)
@@ -870,68 +899,82 @@ class RegistryClient(object):
         except RegistryError:
             pass
 
-    def upload_blob(self, repository, digest, size, open_stream):
-        """Upload a blob: POST, streamed PATCH, PUT ?digest= (monolithic PUT if PATCH is refused). Returns the digest.
+    def upload_blob(self, repository, digest, size, open_stream, verify=True):
+        """Upload a blob; returns the digest.
 
-        ``open_stream()`` returns a fresh readable file-like object each time (it is called again on retries).
+        ``open_stream()`` returns a fresh readable file-like object or iterator of byte chunks each time (it is
+        called again on retries). ``verify`` hashes the bytes on the way; pass False only when the stream verifies
+        its own digest and size (image_copy's sources do), which saves hashing every byte twice. The registry
+        checks the digest of what it received before it stores the blob, either way.
+
+        A monolithic upload, the push flow every registry must support (distribution spec, "POST then PUT"): POST
+        opens a session, one PUT ``?digest=`` carries the body. A registry that refuses a PUT with a body (405/501)
+        gets POST, a streamed PATCH and a closing PUT instead, for the rest of this client's life.
         """
         attempt = 0
         while True:
             try:
-                return self._upload_once(repository, digest, size, open_stream)
+                return self._upload_once(repository, digest, size, open_stream, verify)
             except (TransferError, RegistryUnreachableError) as exc:
                 if isinstance(exc, TLSError) or attempt >= self.retries or (exc.status is not None and exc.status not in RETRY_STATUSES):
                     raise
                 self._backoff(attempt)
                 attempt += 1
 
-    def _upload_once(self, repository, digest, size, open_stream):
-        what = self._blob_what(repository, digest)
-        kw = dict(registry=self.registry, repository=repository)
-        scopes = [repository_scope(repository, 'pull,push')]
+    def _start_upload(self, repository, scopes, what):
         response = self._request('POST', '/v2/%s/blobs/uploads/' % repository, scopes=scopes, repository=repository,
                                  headers={'Content-Length': '0'})
         if response.status_code not in (202, 201):
             raise self._error(response, 'upload of %s' % what, repository)
         response.close()
-        location = self._location(response, 'the upload start of %s' % what, repository)
-        readers = []
+        return self._location(response, 'the upload start of %s' % what, repository)
+
+    def _upload_once(self, repository, digest, size, open_stream, verify):
+        what = self._blob_what(repository, digest)
+        kw = dict(registry=self.registry, repository=repository)
+        scopes = [repository_scope(repository, 'pull,push')]
+        location = self._start_upload(repository, scopes, what)
+        bodies = []
 
         def body():
-            reader = _HashingReader(open_stream(), size, digest)
-            readers.append(reader)
-            return reader
+            if not size:
+                # requests frames an empty iterable with Transfer-Encoding: chunked; an empty blob is plain b''.
+                bodies.append(_UploadBody(open_stream(), size, digest, verify, what))
+                for dummy in bodies[-1]:
+                    pass
+                return b''
+            bodies.append(_UploadBody(open_stream(), size, digest, verify, what))
+            return bodies[-1]
 
+        octets = {'Content-Type': 'application/octet-stream'}
         try:
-            response = self._request('PATCH', location, scopes=scopes, repository=repository,
-                                     headers={'Content-Type': 'application/octet-stream'}, data=body, retry=False)
+            if self._monolithic:
+                response = self._request('PUT', self._with_query(location, digest=digest), scopes=scopes, repository=repository,
+                                         headers=octets, data=body, retry=False)
+                if response.status_code in (405, 501):
+                    # No body on the closing PUT: chunked uploads from now on (a new session, a fresh stream).
+                    response.close()
+                    self._cancel_upload(location, scopes, repository)
+                    self._monolithic = False
+                    location = self._start_upload(repository, scopes, what)
+            if not self._monolithic:
+                response = self._request('PATCH', location, scopes=scopes, repository=repository, headers=octets, data=body,
+                                         retry=False)
+                if response.status_code not in (202, 204):
+                    raise self._error(response, 'upload of %s' % what, repository)
+                response.close()
+                if response.headers.get('Location'):
+                    location = self._location(response, 'the upload of %s' % what, repository)
+                response = self._request('PUT', self._with_query(location, digest=digest), scopes=scopes, repository=repository,
+                                         headers={'Content-Length': '0'}, data=b'', retry=False)
+            if response.status_code not in (201, 204):
+                raise self._error(response, 'upload of %s' % what, repository)
         except _NETWORK_ERRORS as exc:
             self._cancel_upload(location, scopes, repository)
             raise TransferError('upload of %s to registry %s failed: %s' % (what, self.registry, _short(exc)), **kw)
-        except RegistryUnreachableError:
+        except BaseException:
             self._cancel_upload(location, scopes, repository)
             raise
-        if response.status_code in (202, 204):
-            response.close()
-            reader = readers[-1]
-            actual = '%s:%s' % (digest.partition(':')[0], reader.hasher.hexdigest())
-            if reader.count != size or actual != digest:
-                self._cancel_upload(location, scopes, repository)
-                raise DigestMismatchError('the local content of %s has %d bytes and digest %s, expected %d bytes and %s'
-                                          % (what, reader.count, actual, size, digest), expected=digest, actual=actual, **kw)
-            location = self._location(response, 'the upload of %s' % what, repository) if response.headers.get('Location') else location
-            response = self._request('PUT', self._with_query(location, digest=digest), scopes=scopes, repository=repository,
-                                     headers={'Content-Length': '0'}, data=b'', retry=False)
-        elif response.status_code in (405, 501):
-            # No chunked uploads: send the blob in one PUT.
-            response.close()
-            response = self._request('PUT', self._with_query(location, digest=digest), scopes=scopes, repository=repository,
-                                     headers={'Content-Type': 'application/octet-stream'}, data=body, retry=False)
-        else:
-            self._cancel_upload(location, scopes, repository)
-            raise self._error(response, 'upload of %s' % what, repository)
-        if response.status_code not in (201, 204):
-            raise self._error(response, 'upload of %s' % what, repository)
         response.close()
         announced = response.headers.get('Docker-Content-Digest')
         if announced and is_digest(announced) and announced != digest:

@@ -441,6 +441,8 @@ def _make_handler(reg):
                 return self._send(202, b'', headers={'Location': '%s/v2/%s/blobs/uploads/%s?_state=s%s' % (prefix, repo, upload_id, upload_id[:6]),
                                                      'Range': '0-%d' % (len(reg.uploads[upload_id]) - 1)})
             if self.command == 'PUT':
+                if reg.faults.get('no_monolithic') and self._body():
+                    return self._error(405, 'UNSUPPORTED', 'PUT with a body not supported')
                 reg.uploads[upload_id].extend(self._body())
                 digest = query.get('digest', [''])[0]
                 data = bytes(reg.uploads.pop(upload_id))

@@ -454,20 +454,102 @@ def test_blob_digest_and_size_mismatch(fake):
 
 # -- uploads ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize('faults', [{}, {'absolute_location': True}, {'no_patch': True}])
-def test_upload_blob(fake, faults):
+def _upload_requests(reg):
+    return [(r[0], r[2].get('Content-Length')) for r in reg.requests if '/blobs/uploads/' in r[1]]
+
+
+@pytest.mark.parametrize('faults', [{}, {'absolute_location': True}])
+@pytest.mark.parametrize('stream', ['file', 'chunks'])
+def test_upload_blob_monolithic(fake, faults, stream):
     reg = fake(auth='bearer')
     reg.faults.update(faults)
     client = make_client(reg, creds=Creds('alice', 'secret'))
     digest = sha256(BIG)
-    assert client.upload_blob('a/b', digest, len(BIG), lambda: io.BytesIO(BIG)) == digest
+
+    def open_stream():
+        if stream == 'file':
+            return io.BytesIO(BIG)
+        return iter([BIG[:1000], BIG[1000:300000], BIG[300000:]])
+
+    assert client.upload_blob('a/b', digest, len(BIG), open_stream) == digest
     assert reg.blobs[('a/b', digest)] == BIG
-    uploads = [r for r in reg.requests if '/blobs/uploads/' in r[1] and r[0] != 'POST' or r[0] == 'POST']
-    assert [r[0] for r in uploads][-3:] == ['POST', 'PATCH', 'PUT']
-    # a refused PATCH is followed by a monolithic PUT carrying the blob, else the PUT only closes the upload
-    assert uploads[-1][2]['Content-Length'] == (str(len(BIG)) if faults.get('no_patch') else '0')
+    # POST opens the session, one PUT carries the whole blob with its Content-Length (no chunked framing)
+    assert _upload_requests(reg)[-2:] == [('POST', '0'), ('PUT', str(len(BIG)))]
     put = [r for r in reg.requests if r[0] == 'PUT'][-1]
-    assert '_state=' in put[1] and 'digest=sha256%3A' in put[1]
+    assert '_state=' in put[1] and 'digest=sha256%3A' in put[1] and 'Transfer-Encoding' not in put[2]
+    assert not reg.uploads
+
+
+def test_upload_blob_falls_back_to_patch(fake):
+    reg = fake(auth='bearer')
+    reg.faults['no_monolithic'] = True
+    client = make_client(reg, creds=Creds('alice', 'secret'))
+    digest = sha256(BIG)
+    opened = []
+
+    def open_stream():
+        opened.append(1)
+        return io.BytesIO(BIG)
+
+    assert client.upload_blob('a/b', digest, len(BIG), open_stream) == digest
+    assert reg.blobs[('a/b', digest)] == BIG
+    # The refused PUT's session is cancelled; a new one gets a streamed PATCH and a closing PUT without body.
+    assert [m for m, dummy in _upload_requests(reg)][-6:] == ['POST', 'PUT', 'DELETE', 'POST', 'PATCH', 'PUT']
+    assert _upload_requests(reg)[-1] == ('PUT', '0')
+    assert len(opened) == 2 and not reg.uploads
+    # ... and the client remembers: the next blob goes straight to PATCH.
+    other = b'x' * 5000
+    client.upload_blob('a/b', sha256(other), len(other), lambda: io.BytesIO(other))
+    assert [m for m, dummy in _upload_requests(reg)][-3:] == ['POST', 'PATCH', 'PUT']
+    assert reg.blobs[('a/b', sha256(other))] == other
+
+
+def test_upload_empty_blob(fake):
+    reg = fake()
+    client = make_client(reg)
+    empty = sha256(b'')
+    assert client.upload_blob('a/b', empty, 0, lambda: io.BytesIO(b'')) == empty
+    assert reg.blobs[('a/b', empty)] == b''
+    assert _upload_requests(reg)[-1] == ('PUT', '0')
+
+
+@pytest.mark.parametrize('data, message', [
+    (b'x' * 9, 'larger than 8 bytes'),
+    (b'x' * 7, 'has 7 bytes, expected 8'),
+])
+def test_upload_local_size_mismatch_is_never_sent_as_is(fake, data, message):
+    reg = fake()
+    client = make_client(reg, timeout=3.0)
+    digest = sha256(b'y' * 8)
+    started = time.time()
+    with pytest.raises(DigestMismatchError, match=message):
+        client.upload_blob('a/b', digest, 8, lambda: io.BytesIO(data), verify=False)
+    # A short body must not leave the request waiting for bytes that never come.
+    assert time.time() - started < 2.0
+    assert ('a/b', digest) not in reg.blobs and not reg.uploads
+
+
+def test_upload_unverified_mismatch_is_refused_by_the_registry(fake):
+    reg = fake()
+    client = make_client(reg)
+    digest = sha256(b'expected')
+    with pytest.raises(DigestMismatchError) as info:
+        client.upload_blob('a/b', digest, 8, lambda: io.BytesIO(b'xxxxxxxx'), verify=False)
+    assert 'does not match its digest or size' in info.value.msg
+    assert ('a/b', digest) not in reg.blobs
+
+
+def test_upload_stream_error_cancels_the_session(fake):
+    reg = fake()
+    client = make_client(reg)
+
+    def failing():
+        yield b'abc'
+        raise DigestMismatchError('the source broke')
+
+    with pytest.raises(DigestMismatchError, match='the source broke'):
+        client.upload_blob('a/b', sha256(b'abcdef'), 6, failing, verify=False)
+    assert reg.count('DELETE') == 1 and not reg.uploads
 
 
 def test_upload_local_content_mismatch(fake):
