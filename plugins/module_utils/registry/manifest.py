@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import platform as _platform
+import re
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     DigestMismatchError,
@@ -248,13 +249,138 @@ def _json_path(path):
     return out
 
 
+class _Unsure(Exception):
+    """The fast check cannot decide: jsonschema does."""
+
+
+# The draft-07 keywords the embedded schemas use, checked exactly as jsonschema's Draft7Validator checks them
+# (``pattern`` and ``patternProperties`` with re.search; ``$ref`` ignores its siblings; formats unchecked).
+_FAST_KEYWORDS = frozenset(('$schema', 'definitions', 'title', 'description', 'type', '$ref', 'properties',
+                            'patternProperties', 'required', 'items', 'pattern', 'minimum', 'maximum', 'enum',
+                            'allOf', 'oneOf'))
+_DRAFT7 = ('http://json-schema.org/draft-07/schema#', 'http://json-schema.org/draft-07/schema')
+_PATTERNS = {}
+
+
+def _pattern(text):
+    compiled = _PATTERNS.get(text)
+    if compiled is None:
+        compiled = _PATTERNS[text] = re.compile(text)
+    return compiled
+
+
+def _is_type(value, name):
+    if name == 'object':
+        return isinstance(value, dict)
+    if name == 'array':
+        return isinstance(value, list)
+    if name == 'string':
+        return isinstance(value, str)
+    if name == 'null':
+        return value is None
+    if name == 'boolean':
+        return isinstance(value, bool)
+    if isinstance(value, float) or name not in ('integer', 'number'):
+        raise _Unsure()  # 1.0 is an integer to jsonschema; leave such cases to it
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _conforms(value, schema, root):
+    """True/False exactly as jsonschema would decide, or _Unsure."""
+    if not isinstance(schema, dict) or not _FAST_KEYWORDS.issuperset(schema):
+        raise _Unsure()
+    ref = schema.get('$ref')
+    if ref is not None:
+        if not (isinstance(ref, str) and ref.startswith('#/definitions/')) or len(schema) > 1:
+            raise _Unsure()
+        target = (root.get('definitions') or {}).get(ref[len('#/definitions/'):])
+        if target is None:
+            raise _Unsure()
+        return _conforms(value, target, root)
+    kind = schema.get('type')
+    if kind is not None:
+        kinds = kind if isinstance(kind, list) else [kind]
+        if not any(_is_type(value, k) for k in kinds):
+            return False
+    if isinstance(value, dict):
+        required = schema.get('required')
+        if required is not None and any(name not in value for name in required):
+            return False
+        properties = schema.get('properties') or {}
+        for name, sub in properties.items():
+            if name in value and not _conforms(value[name], sub, root):
+                return False
+        for text, sub in (schema.get('patternProperties') or {}).items():
+            pattern = _pattern(text)
+            for name, item in value.items():
+                if pattern.search(name) and not _conforms(item, sub, root):
+                    return False
+    elif isinstance(value, list):
+        items = schema.get('items')
+        if items is not None:
+            if not isinstance(items, dict):
+                raise _Unsure()
+            for item in value:
+                if not _conforms(item, items, root):
+                    return False
+    elif isinstance(value, str):
+        if 'pattern' in schema and not _pattern(schema['pattern']).search(value):
+            return False
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and ('minimum' in schema or 'maximum' in schema):
+            raise _Unsure()
+        if 'minimum' in schema and value < schema['minimum']:
+            return False
+        if 'maximum' in schema and value > schema['maximum']:
+            return False
+    if 'enum' in schema:
+        choices = schema['enum']
+        if not all(isinstance(choice, str) for choice in choices):
+            raise _Unsure()
+        if not (isinstance(value, str) and value in choices):
+            return False
+    for sub in schema.get('allOf') or ():
+        if not _conforms(value, sub, root):
+            return False
+    if 'oneOf' in schema:
+        if sum(1 for sub in schema['oneOf'] if _conforms(value, sub, root)) != 1:
+            return False
+    return True
+
+
+def conforms(data, schema):
+    """True when ``data`` certainly matches ``schema``; False when jsonschema has to look (invalid, or undecided)."""
+    if schema.get('$schema') not in _DRAFT7:
+        return False
+    try:
+        return _conforms(data, schema, schema)
+    except (_Unsure, RecursionError):
+        return False
+
+
+_VALIDATORS = {}
+
+
+def _validator(jsonschema, schema):
+    """The jsonschema validator of ``schema``, built once (building one costs more than validating a manifest)."""
+    cached = _VALIDATORS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        cached = _VALIDATORS[id(schema)] = (schema, jsonschema.validators.validator_for(schema)(schema))
+    return cached[1]
+
+
 def validate(data, schema, what='manifest', registry=None, repository=None):
-    """Validate ``data`` against one of the embedded schemas; ManifestError names the JSON path."""
+    """Validate ``data`` against one of the embedded schemas; ManifestError names the JSON path.
+
+    A valid document passes a plain-Python check of the schema's keywords; only a document that fails it (or that
+    it cannot judge) goes to jsonschema, which has the final word and the error message.
+    """
+    if conforms(data, schema):
+        return
     jsonschema = _jsonschema()
     if jsonschema is None:  # pragma: no cover - checked by common.require_registry_libs
         return
-    validator_cls = jsonschema.validators.validator_for(schema)
-    errors = list(validator_cls(schema).iter_errors(data))
+    errors = list(_validator(jsonschema, schema).iter_errors(data))
     if not errors:
         return
     error = jsonschema.exceptions.best_match(errors)

@@ -334,3 +334,91 @@ def test_local_platform(monkeypatch, machine, arch, variant):
     monkeypatch.setattr(m._platform, 'machine', lambda: machine)
     monkeypatch.setattr(m._platform, 'system', lambda: 'Linux')
     assert m.local_platform() == {'os': 'linux', 'architecture': arch, 'variant': variant}
+
+
+# -- the plain-Python schema check in front of jsonschema ---------------------------------------------
+
+CONFIG = {
+    'architecture': 'amd64', 'os': 'linux', 'created': '2024-01-01T00:00:00Z',
+    'config': {'Env': ['A=b'], 'Cmd': None, 'Labels': {'k': 'v'}, 'ExposedPorts': {'80/tcp': {}}, 'User': 'app'},
+    'rootfs': {'type': 'layers', 'diff_ids': [D1, D2]},
+    'history': [{'created_by': 'x', 'empty_layer': True}],
+}
+SCHEMA1 = {'schemaVersion': 1, 'name': 'a/b', 'tag': 'v1', 'architecture': 'amd64', 'fsLayers': [{'blobSum': D1}],
+           'history': [{'v1Compatibility': '{}'}], 'signatures': [{'protected': 'x'}]}
+_REPLACEMENTS = [None, True, False, 0, 1, 2, -1, 1.0, 2.5, '', 'x', 'a/b', D1, 'sha256:AB', 'not a digest', [], ['x'], [1],
+                 {}, {'k': 'v'}, {'k': 1}, {'': 1}, {'\n': 1}, 2 ** 64, -2 ** 63 - 1]
+
+
+def _paths(doc, prefix=()):
+    yield prefix
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            for path in _paths(value, prefix + (key,)):
+                yield path
+    elif isinstance(doc, list):
+        for index, value in enumerate(doc):
+            for path in _paths(value, prefix + (index,)):
+                yield path
+
+
+def _mutations(doc):
+    for path in _paths(doc):
+        if not path:
+            continue
+        yield changed(doc, list(path), delete=True) if isinstance(path[-1], str) else doc
+        for value in _REPLACEMENTS:
+            yield changed(doc, list(path), copy.deepcopy(value))
+        parent = path[:-1]
+        target = doc
+        for part in parent:
+            target = target[part]
+        if isinstance(target, dict):
+            for value in ('x', 1, None, {}):
+                yield changed(doc, list(parent) + ['zz-extra'], value)
+
+
+@pytest.mark.parametrize('doc, schema', [
+    (OCI, m._schemas.OCI_MANIFEST), (V2S2, m._schemas.DOCKER_MANIFEST), (INDEX, m._schemas.OCI_INDEX),
+    (LIST, m._schemas.DOCKER_MANIFEST_LIST), (SCHEMA1, m._schemas.DOCKER_SCHEMA1), (CONFIG, m._schemas.IMAGE_CONFIG),
+])
+def test_fast_schema_check_agrees_with_jsonschema(doc, schema):
+    jsonschema = pytest.importorskip('jsonschema')
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    assert m.conforms(doc, schema) and validator.is_valid(doc)
+    fast = 0
+    for mutated in _mutations(doc):
+        if m.conforms(mutated, schema):
+            fast += 1
+            # Never more lenient than jsonschema: what it calls valid, jsonschema calls valid.
+            assert validator.is_valid(mutated), mutated
+        elif validator.is_valid(mutated):
+            # Undecided (floats) may go to jsonschema; a valid document otherwise takes the fast path.
+            assert any(isinstance(v, float) for v in _leaves(mutated)), mutated
+    assert fast > 10
+
+
+def _leaves(doc):
+    if isinstance(doc, dict):
+        for value in doc.values():
+            for leaf in _leaves(value):
+                yield leaf
+    elif isinstance(doc, list):
+        for value in doc:
+            for leaf in _leaves(value):
+                yield leaf
+    else:
+        yield doc
+
+
+def test_valid_manifest_does_not_consult_jsonschema(monkeypatch):
+    def refuse(*args):
+        raise AssertionError('jsonschema consulted for a valid document')
+
+    monkeypatch.setattr(m, '_validator', refuse)
+    for doc, media_type in ((OCI, m.OCI_MANIFEST), (V2S2, m.DOCKER_MANIFEST), (INDEX, m.OCI_INDEX), (LIST, m.DOCKER_MANIFEST_LIST)):
+        assert m.parse_manifest(raw(doc), media_type).media_type == media_type
+    assert m.parse_config(raw(CONFIG))['os'] == 'linux'
+    monkeypatch.undo()
+    with pytest.raises(ManifestError, match=r'at \$\.layers\[0\]\.size'):
+        m.parse_manifest(raw(changed(V2S2, ['layers', 0, 'size'], 'big')), m.DOCKER_MANIFEST)
