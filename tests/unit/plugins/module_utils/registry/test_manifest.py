@@ -354,12 +354,10 @@ def _paths(doc, prefix=()):
     yield prefix
     if isinstance(doc, dict):
         for key, value in doc.items():
-            for path in _paths(value, prefix + (key,)):
-                yield path
+            yield from _paths(value, prefix + (key,))
     elif isinstance(doc, list):
         for index, value in enumerate(doc):
-            for path in _paths(value, prefix + (index,)):
-                yield path
+            yield from _paths(value, prefix + (index,))
 
 
 def _mutations(doc):
@@ -401,12 +399,10 @@ def test_fast_schema_check_agrees_with_jsonschema(doc, schema):
 def _leaves(doc):
     if isinstance(doc, dict):
         for value in doc.values():
-            for leaf in _leaves(value):
-                yield leaf
+            yield from _leaves(value)
     elif isinstance(doc, list):
         for value in doc:
-            for leaf in _leaves(value):
-                yield leaf
+            yield from _leaves(value)
     else:
         yield doc
 
