@@ -47,25 +47,7 @@ AUTH_ARGSPEC = dict(
 
 def registry_options(params, prefix=''):
     """RegistryOptions from module params; ``prefix`` selects one side (``src_``/``dest_``) of image_copy."""
-    def get(name, default=None):
-        value = params.get(prefix + name)
-        if value is None:
-            value = params.get(name, default)
-        return default if value is None else value
-
-    return RegistryOptions(
-        username=get('username'),
-        password=get('password'),
-        auth_file=params.get('auth_file'),
-        validate_certs=get('validate_certs', True),
-        ca_cert=get('ca_cert'),
-        client_cert=get('client_cert'),
-        client_key=get('client_key'),
-        insecure=get('insecure', False),
-        registries_conf=params.get('registries_conf'),
-        timeout=params.get('timeout') or 30.0,
-        retries=params.get('retries') if params.get('retries') is not None else 3,
-    )
+    return RegistryOptions.from_params(params, prefix)
 
 
 def require_registry_libs(module, jsonschema_needed=True):

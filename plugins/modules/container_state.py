@@ -31,6 +31,7 @@ description:
 author:
   - podkit.containers maintainers (@podkit)
 extends_documentation_fragment:
+  - podkit.containers.auth
   - podkit.containers.attributes
   - podkit.containers.attributes.actiongroup_podman
 attributes:
@@ -200,28 +201,6 @@ options:
       - Path or name of the podman executable on the target.
     type: str
     default: podman
-  username:
-    description:
-      - User name for the registry of O(image), used for pulls.
-      - Given to podman through a temporary auth file (mode 0600, removed afterwards), never on the command line.
-      - Needs a fully qualified O(image) (C(registry/repository:tag)).
-    type: str
-  password:
-    description:
-      - Password or token for O(username). Never logged, never on a command line.
-    type: str
-  auth_file:
-    description:
-      - Path of a containers-auth.json(5) file podman reads credentials from when pulling.
-      - Ignored when O(username) and O(password) are given.
-    type: path
-  validate_certs:
-    description:
-      - Verify the registry's TLS certificate when pulling. V(false) passes C(--tls-verify=false) to podman;
-        V(true) leaves the decision to podman and registries.conf.
-    type: bool
-    default: true
-    aliases: [tls_verify]
 notes:
   - Requires podman on the target. Works as root and rootless (run as the user that owns the containers).
   - Podman 4.3 cannot stop a paused container, so V(stopped) unpauses it first (or kills it with O(force_kill)).
@@ -319,10 +298,9 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.podkit.containers.plugins.module_utils.common import registry_options, require_registry_libs, run_module
+from ansible_collections.podkit.containers.plugins.module_utils.common import AUTH_ARGSPEC, registry_options, require_registry_libs, run_module
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.container import ContainerManager
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import image_resolver
 
 
 def main():
@@ -358,15 +336,13 @@ def main():
         force_kill=dict(type='bool', default=False),
         force=dict(type='bool', default=False),
         executable=dict(type='str', default='podman'),
-        username=dict(type='str'),
-        password=dict(type='str', no_log=True),
-        auth_file=dict(type='path'),
-        validate_certs=dict(type='bool', default=True, aliases=['tls_verify']),
     )
+    # Credentials and TLS for pulls: the same options, handed to podman the same way, as image_pull.
+    argument_spec.update(AUTH_ARGSPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
         required_if=[('state', state, ['image']) for state in ('present', 'started', 'stopped', 'paused', 'restarted')],
-        required_together=[('username', 'password')],
+        required_together=[('username', 'password'), ('client_cert', 'client_key')],
         supports_check_mode=True,
     )
 
@@ -375,7 +351,10 @@ def main():
 
     resolver = None
     if module.params['pull'] == 'newer':
-        require_registry_libs(module)
+        require_registry_libs(module, jsonschema_needed=False)
+        # Imported here: the registry core costs a no-op run measurable time (docs/performance.md) and only
+        # pull: newer needs it.
+        from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import image_resolver
         resolver = image_resolver(registry_options(module.params), platform=module.params['platform'])
 
     def apply():

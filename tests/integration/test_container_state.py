@@ -402,3 +402,33 @@ def test_rootless_lifecycle(run_playbook, tmp_path, rootless, rootless_image):
         four_steps(run_playbook, tmp_path, dict(name=name, state='absent'), ['remove'], 'exited', 'absent', play_extra)
     finally:
         rootless['as_user']('podman', 'rm', '--force', '--time', '0', name)
+
+
+def test_pull_newer_follows_a_moved_tag(run_module, cname, images, registry_http):
+    """The tag moves to another image in the registry: check mode predicts pull + recreate without pulling,
+    apply pulls and recreates, and a further run is a no-op."""
+    from images import push, random_layer_image
+    name = cname()
+    ref = '%s/cs/moving-%s:1' % (registry_http.host, uuid.uuid4().hex[:6])
+    args = dict(name=name, image=ref, command=LOOP, stop_timeout=5, network=['none'], pull='newer', insecure=True)
+    push(images.base, registry_http, ref.split('/', 1)[1])
+    try:
+        first = run_module('container_state', args)
+        assert first['changed'] is True and first['actions'] == ['pull', 'create', 'start'], first
+        assert run_module('container_state', args)['changed'] is False
+        old_image = inspect(name)['Image']
+
+        push(random_layer_image(64 * 1024, 'cs-newer'), registry_http, ref.split('/', 1)[1])
+        check = run_module('container_state', args, check=True, diff=True)
+        assert check['changed'] is True and check['actions'][:2] == ['pull', 'recreate'], check
+        assert inspect(name)['Image'] == old_image  # nothing pulled, nothing recreated
+        assert json.loads(podman('image', 'inspect', ref).stdout)[0]['Id'] == old_image
+
+        apply = run_module('container_state', args)
+        assert apply['changed'] is True and apply['actions'] == ['pull', 'recreate', 'start'], apply
+        new_image = inspect(name)['Image']
+        assert new_image != old_image and status(name) == 'running'
+        assert run_module('container_state', args)['changed'] is False
+    finally:
+        podman('rm', '--force', '--time', '0', name, check=False)
+        podman('rmi', '--force', ref, check=False)

@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import temporary_auth_file
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import registry_of
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import ContainerSpec
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.state import (
     final_state,
@@ -87,11 +87,18 @@ class ContainerManager(object):
         return local is None, local is None
 
     def _pull(self, image):
-        with temporary_auth_file(image, self.params.get('username'), self.params.get('password')) as auth_file:
-            validate = self.params.get('validate_certs')
-            self.engine.pull(image, auth_file=auth_file or self.params.get('auth_file'),
-                             tls_verify=False if validate is False else None,
-                             platform=self.params.get('platform'))
+        # The same hand-over as image_pull: credentials and CA in a private temporary directory, never argv.
+        # Imported here so that a no-op run does not load the registry core.
+        from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import podman_auth, podman_env
+        from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+        options = RegistryOptions.from_params(self.params)
+        registry = registry_of(image)
+        if options.username and registry is None:
+            raise ConfigError('username/password need a fully qualified image (registry/repository:tag) to know which registry '
+                              'they are for; %s is a short name' % image, option='username')
+        with podman_auth(options, registry) as auth:
+            self.engine.pull(image, auth_file=auth['auth_file'], tls_verify=auth['tls_verify'], cert_dir=auth['cert_dir'],
+                             platform=self.params.get('platform'), env=podman_env(options))
         pulled = self.engine.inspect_image(image)
         if pulled is None:
             raise ConfigError('podman pulled %s but the image is not in local storage afterwards' % image, image=image)

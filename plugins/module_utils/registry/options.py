@@ -38,6 +38,30 @@ class RegistryOptions(object):
         self.timeout = timeout
         self.retries = retries
 
+    @classmethod
+    def from_params(cls, params, prefix=''):
+        """From module params (the shared registry options); ``prefix`` (``src_``/``dest_``) picks one side of a
+        copy, falling back to the unprefixed option."""
+        def get(name, default=None):
+            value = params.get(prefix + name)
+            if value is None:
+                value = params.get(name, default)
+            return default if value is None else value
+
+        return cls(
+            username=get('username'),
+            password=get('password'),
+            auth_file=params.get('auth_file'),
+            validate_certs=get('validate_certs', True),
+            ca_cert=get('ca_cert'),
+            client_cert=get('client_cert'),
+            client_key=get('client_key'),
+            insecure=get('insecure', False),
+            registries_conf=params.get('registries_conf'),
+            timeout=params.get('timeout') or 30.0,
+            retries=params.get('retries') if params.get('retries') is not None else 3,
+        )
+
     def copy(self, **changes):
         values = dict((name, getattr(self, name)) for name in self.__slots__)
         values.update(changes)

@@ -22,7 +22,6 @@ from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.contai
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import (
     PodmanEngine,
     registry_of,
-    temporary_auth_file,
 )
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
@@ -104,19 +103,6 @@ def test_registry_of(image, registry):
     assert registry_of(image) == registry
 
 
-def test_temporary_auth_file():
-    with temporary_auth_file('r.example/a:1', 'me', 's3cret') as path:
-        assert oct(os.stat(path).st_mode & 0o777) == oct(0o600)
-        with open(path) as handle:
-            assert json.load(handle) == {'auths': {'r.example': {'auth': 'bWU6czNjcmV0'}}}
-    assert not os.path.exists(path)
-    with temporary_auth_file('r.example/a:1', None, None) as path:
-        assert path is None
-    with pytest.raises(ConfigError, match='short name'):
-        with temporary_auth_file('busybox', 'me', 's3cret'):
-            pass
-
-
 # -- ContainerManager --------------------------------------------------------------------------------
 
 class FakeEngine(object):
@@ -137,8 +123,10 @@ class FakeEngine(object):
     def inspect_image(self, ref):
         return self.images.get(ref)
 
-    def pull(self, ref, auth_file=None, tls_verify=None, platform=None):
+    def pull(self, ref, auth_file=None, tls_verify=None, platform=None, cert_dir=None, env=None):
         self.calls.append(('pull', auth_file, tls_verify))
+        if auth_file and os.path.exists(auth_file):
+            self.auth_seen = (oct(os.stat(auth_file).st_mode & 0o777), json.load(open(auth_file)))
         self.images[ref] = self.pulled
         self.images[self.pulled['Id']] = self.pulled
 
@@ -208,7 +196,16 @@ def test_apply_creates_pulls_and_starts():
     assert result['actions'] == ['pull', 'create', 'start']
     assert [c[0] for c in eng.calls] == ['pull', 'create', 'start']
     assert eng.calls[0][1] is not None and not os.path.exists(eng.calls[0][1])
+    # Handed to podman in a 0600 file (never argv), for the image's registry only, removed afterwards.
+    assert eng.auth_seen == (oct(0o600), {'auths': {'localhost': {'auth': 'bWU6cHc='}}})
     assert result['container']['state'] == 'running'
+
+
+def test_credentials_with_a_short_name_are_refused():
+    eng = FakeEngine(container=None, image=None, pulled=load('image-busybox'))
+    with pytest.raises(ConfigError, match='short name'):
+        ContainerManager(eng, params(image='busybox', username='me', password='pw'), check_mode=False).apply()
+    assert eng.calls == []
 
 
 def test_matching_container_is_not_changed():
