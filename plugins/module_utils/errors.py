@@ -107,3 +107,11 @@ class SystemdError(PodkitError):
 
 class ImageStoreError(PodkitError):
     """A local image store (OCI layout, oci-archive, docker-archive, dir:) that cannot be read or written."""
+
+
+class SignatureError(PodkitError):
+    """An image whose signatures do not satisfy the signature policy (missing, invalid, other key or identity)."""
+
+
+class SigningError(PodkitError):
+    """Signing was requested and did not produce a signature (unknown key, wrong passphrase, unwritable store)."""
