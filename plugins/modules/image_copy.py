@@ -157,9 +157,58 @@ options:
       - Seconds to wait for a registry to answer one request.
     type: float
     default: 30
+  sign_by:
+    description:
+      - Sign the copied image with the GPG key of this fingerprint (simple signing, like C(skopeo copy --sign-by)).
+      - The signature (an OpenPGP signed message of the C(atomic container signature) payload) is stored in the
+        lookaside directory that registries.d configures for O(dest) (C(lookaside-staging), else C(lookaside), else
+        C(/var/lib/containers/sigstore) for root), as C(<dir>/<repository>@sha256=<hex>/signature-N).
+      - Signing happens before anything is pushed and the signature is stored before the manifest, so a failure (unknown
+        key, wrong passphrase, unwritable lookaside directory) pushes no unsigned image.
+      - Needs the C(gpg) binary on the target and a C(docker://) O(dest). With the destination already holding the image
+        and a signature by this key and identity, nothing changes.
+    type: str
+  sign_by_sigstore_private_key:
+    description:
+      - Sign the copied image with this sigstore private key, like C(skopeo copy --sign-by-sigstore-private-key). The key is a
+        PEM ECDSA P-256 key (PKCS#8 or SEC1) or an encrypted sigstore/cosign key
+        (C(-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----)), whose passphrase comes from O(sign_passphrase_file).
+      - The signature is stored in the registry as a sigstore attachment (tag C(sha256-<hex>.sig)), so registries.d must
+        set C(use-sigstore-attachments) to C(true) for O(dest).
+      - Needs the Python library C(cryptography) on the target.
+    type: path
+  sign_passphrase_file:
+    description:
+      - File whose first line is the passphrase of the O(sign_by) GPG key or the O(sign_by_sigstore_private_key) key.
+        The passphrase reaches gpg only through a private temporary file, never a command line.
+    type: path
+  sign_identity:
+    description:
+      - The docker reference to put into the signature (C(critical.identity.docker-reference)); default the O(dest) reference.
+    type: str
+  remove_signatures:
+    description:
+      - Do not copy the signatures the source has (like C(skopeo copy --remove-signatures)).
+      - By default a registry source's signatures (lookaside and, where registries.d enables them, sigstore attachments) are
+        copied along to a registry destination; a copy that changes the manifest digest, or a destination that cannot hold
+        signatures, fails instead unless this is V(true).
+    type: bool
+    default: false
+  registries_d:
+    description:
+      - Directory of containers-registries.d(5) YAML files that say where signatures are stored (C(lookaside),
+        C(lookaside-staging), C(use-sigstore-attachments)).
+      - Default C(~/.config/containers/registries.d) when it exists, else C(/etc/containers/registries.d).
+    type: path
+  gpg_home:
+    description:
+      - GnuPG home directory (E(GNUPGHOME)) holding the O(sign_by) key. Default, gpg's own (C(~/.gnupg)).
+    type: path
 requirements:
   - requests
   - jsonschema
+  - gpg (for O(sign_by))
+  - cryptography (for O(sign_by_sigstore_private_key))
 extends_documentation_fragment:
   - podkit.containers.attributes
   - podkit.containers.attributes.actiongroup_registry
@@ -207,6 +256,22 @@ EXAMPLES = r'''
     dest: oci:/srv/layouts/app:1.4
     platform: linux/arm64/v8
     format: oci
+
+- name: Copy and sign with a GPG key (simple signing; the signature goes to the lookaside registries.d configures)
+  podkit.containers.image_copy:
+    src: registry.example.com:5000/team/app:1.4
+    dest: registry.example.com:5000/release/app:1.4
+    sign_by: 28C310CD06E53038BFE65A1C6FF48F8497A6AFB3
+    sign_passphrase_file: /etc/podkit/signing-passphrase
+    gpg_home: /etc/podkit/gnupg
+    registries_d: /etc/containers/registries.d
+
+- name: Copy and sign with a sigstore key (stored as a sha256-<hex>.sig attachment in the registry)
+  podkit.containers.image_copy:
+    src: registry.example.com:5000/team/app:1.4
+    dest: registry.example.com:5000/release/app:1.4
+    sign_by_sigstore_private_key: /etc/podkit/sigstore.key
+    sign_passphrase_file: /etc/podkit/sigstore-passphrase
 
 - name: Would the copy change anything?
   podkit.containers.image_copy:
@@ -274,6 +339,30 @@ stats:
       type: dict
   sample: {blobs_copied: 3, blobs_skipped: 0, blobs_mounted: 0, bytes_transferred: 2731520, seconds: 0.41,
            requests: {src: {GET: 5}, dest: {HEAD: 5, POST: 4, PATCH: 3, PUT: 4, DELETE: 1}}}
+signatures:
+  description:
+    - What happened to signatures. C(written) counts the simple (lookaside) and sigstore signatures stored (that would
+      be stored, in check mode), copied from the source or made by this task.
+  returned: always
+  type: dict
+  contains:
+    digest:
+      description: The manifest digest the signatures cover.
+      type: str
+    identity:
+      description: The docker reference put into a new signature (V(null) without signing).
+      type: str
+    written:
+      description: Signatures stored, by kind (C(simple), C(sigstore)).
+      type: dict
+    removed:
+      description: Whether O(remove_signatures) dropped the source's signatures.
+      type: bool
+    sign_by:
+      description: The O(sign_by) fingerprint, when given.
+      type: str
+  sample: {digest: "sha256:7c3b...", identity: registry.example.com:5000/release/app:1.4, written: {simple: 1, sigstore: 0},
+           removed: false}
 diff:
   description: The destination's digest before (C(absent) when it held nothing) and after.
   returned: always
@@ -285,6 +374,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.podkit.containers.plugins.module_utils.common import registry_options, require_registry_libs, run_module
 from ansible_collections.podkit.containers.plugins.module_utils.copy.engine import copy_image
+from ansible_collections.podkit.containers.plugins.module_utils.signatures.copying import CopySignatures
 
 
 def main():
@@ -311,19 +401,35 @@ def main():
         dest_insecure=dict(type='bool', default=False),
         registries_conf=dict(type='path'),
         timeout=dict(type='float', default=30.0),
+        sign_by=dict(type='str'),
+        sign_by_sigstore_private_key=dict(type='path', no_log=False),
+        sign_passphrase_file=dict(type='path', no_log=False),
+        sign_identity=dict(type='str'),
+        remove_signatures=dict(type='bool', default=False),
+        registries_d=dict(type='path'),
+        gpg_home=dict(type='path'),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
         required_together=[('src_username', 'src_password'), ('dest_username', 'dest_password')],
+        mutually_exclusive=[('sign_by', 'sign_by_sigstore_private_key')],
         supports_check_mode=True,
     )
     require_registry_libs(module)
     params = module.params
+
+    def run_command(argv, data=None, env=None):
+        return module.run_command(argv, data=data, binary_data=True, environ_update=env, encoding=None, check_rc=False)
+
+    signatures = CopySignatures(run_command=run_command, sign_by=params['sign_by'], passphrase_file=params['sign_passphrase_file'],
+                                sigstore_key=params['sign_by_sigstore_private_key'], sign_identity=params['sign_identity'],
+                                remove_signatures=params['remove_signatures'], registries_d=params['registries_d'],
+                                gpg_home=params['gpg_home'])
     run_module(module, copy_image, params['src'], params['dest'],
                registry_options(params, prefix='src_'), registry_options(params, prefix='dest_'),
                multi_arch=params['multi_arch'], platform=params['platform'], fmt=params['format'],
                preserve_digests=params['preserve_digests'], parallel=params['parallel'], force=params['force'],
-               check_mode=module.check_mode)
+               check_mode=module.check_mode, signatures=signatures)
 
 
 if __name__ == '__main__':

@@ -187,8 +187,11 @@ def _transfer_blobs(source, destination, blobs, parallel, stats):
 
 
 def copy_image(src, dest, src_options, dest_options, multi_arch='system', platform=None, fmt=None, preserve_digests=False,
-               parallel=6, force=False, check_mode=False, client_factory=None):
-    """Copy ``src`` to ``dest`` (transport strings); returns the image_copy result dict."""
+               parallel=6, force=False, check_mode=False, client_factory=None, signatures=None):
+    """Copy ``src`` to ``dest`` (transport strings); returns the image_copy result dict.
+
+    ``signatures``: an optional signatures.copying.CopySignatures (carry, sign, store; see its call order).
+    """
     started = time.time()
     if fmt is not None and fmt not in FORMATS:
         raise ConfigError('format must be one of %s' % ', '.join(FORMATS))
@@ -219,10 +222,16 @@ def copy_image(src, dest, src_options, dest_options, multi_arch='system', platfo
         target = destination.target_digest(plan)
         current = destination.current_digest()
         changed = bool(force) or current != target
+        if signatures is not None and signatures.prepare(source, destination, plan, dest_location):
+            changed = True
         if changed and not check_mode:
             written = True
             destination.check_writable()
+            if signatures is not None:
+                signatures.sign()
             _transfer_blobs(source, destination, plan.blobs(), parallel, stats)
+            if signatures is not None:
+                signatures.store()
             for image in plan.images:
                 destination.put_manifest(image)
             if plan.index is not None:
@@ -231,6 +240,8 @@ def copy_image(src, dest, src_options, dest_options, multi_arch='system', platfo
     except BaseException:
         if written:
             destination.abort()
+            if signatures is not None:
+                signatures.abort()
         raise
     finally:
         source.close()
@@ -251,4 +262,6 @@ def copy_image(src, dest, src_options, dest_options, multi_arch='system', platfo
         diff=dict(before=(current or 'absent') + '\n', after=target + '\n',
                   before_header=str(dest_location), after_header=str(dest_location)),
     )
+    if signatures is not None:
+        result['signatures'] = signatures.summary(check_mode)
     return result
