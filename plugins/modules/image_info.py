@@ -45,6 +45,11 @@ options:
       - Set to V(false) to skip it, like C(skopeo inspect --no-tags).
     type: bool
     default: true
+  registries_d:
+    description:
+      - Directory of containers-registries.d(5) files saying where signatures are, for RV(signatures). Default
+        C(~/.config/containers/registries.d) when it exists, else C(/etc/containers/registries.d).
+    type: path
 extends_documentation_fragment:
   - podkit.containers.auth
   - podkit.containers.attributes
@@ -202,6 +207,39 @@ manifests:
     platform:
       description: C(os/architecture[/variant]) of the instance.
       type: str
+signatures:
+  description:
+    - The signatures stored for the image's top-level digest RV(digest), read but not verified (no keys are needed;
+      M(podkit.containers.image_pull) with a signature policy verifies them). Simple signatures come from the lookaside
+      that registries.d (O(registries_d)) configures, sigstore signatures from C(sha256-<hex>.sig) attachments where
+      registries.d sets C(use-sigstore-attachments).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    type:
+      description: V(simple) (OpenPGP, lookaside) or V(sigstore) (attachment).
+      type: str
+    index:
+      description: Position (C(signature-N) for simple signatures, the layer for sigstore ones).
+      type: int
+    digest:
+      description: The manifest digest the signature says it covers.
+      type: str
+    identity:
+      description: The docker reference in the signature.
+      type: str
+    key_id:
+      description: The OpenPGP key ID of a simple signature's issuer.
+      type: str
+    fingerprint:
+      description: The OpenPGP fingerprint of a simple signature's issuer, when the signature names it.
+      type: str
+    error:
+      description: Why the signature could not be read, for a malformed one.
+      type: str
+  sample: [{type: simple, index: 1, digest: "sha256:45c7...", identity: "registry.example.com/team/app:1.4",
+            key_id: 6FF48F8497A6AFB3, fingerprint: 28C310CD06E53038BFE65A1C6FF48F8497A6AFB3}]
 manifest:
   description: The platform instance's manifest as the registry serves it.
   returned: when O(raw=true)
@@ -231,6 +269,7 @@ def main():
         platform=dict(type='str'),
         raw=dict(type='bool', default=False),
         tags=dict(type='bool', default=True),
+        registries_d=dict(type='path'),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -240,7 +279,7 @@ def main():
     require_registry_libs(module)
     params = module.params
     run_module(module, inspect_image, params['name'], registry_options(params),
-               platform=params['platform'], raw=params['raw'], tags=params['tags'])
+               platform=params['platform'], raw=params['raw'], tags=params['tags'], registries_d=params['registries_d'])
 
 
 if __name__ == '__main__':

@@ -70,6 +70,25 @@ options:
       - The podman executable, a name looked up in E(PATH) or a path.
     type: str
     default: podman
+  signature_policy:
+    description:
+      - Path of a containers-policy.json(5) file whose requirements for the image are checked before anything is pulled.
+        Default C(~/.config/containers/policy.json) when it exists, else C(/etc/containers/policy.json) (when it exists).
+      - C(signedBy) (GPG keys; simple signatures from the lookaside registries.d names, checked with the C(gpg) binary)
+        and C(sigstoreSigned) (public key; signatures from sigstore attachments where registries.d sets
+        C(use-sigstore-attachments)) are verified against the registry's current digest for the name, with the
+        policy's C(signedIdentity) (default C(matchRepoDigestOrExact)); C(reject) refuses the image. A missing or
+        non-matching signature fails the task with a message naming what was wrong, and nothing is pulled.
+      - When signatures were verified, podman pulls C(name@digest) (the verified digest, so nothing else can arrive)
+        and the image is tagged with the name afterwards. podman still applies the system policy itself.
+      - Verification happens in check mode too, when a pull would happen.
+    type: path
+  registries_d:
+    description:
+      - Directory of containers-registries.d(5) files saying where signatures are (C(lookaside),
+        C(use-sigstore-attachments)). Default C(~/.config/containers/registries.d) when it exists, else
+        C(/etc/containers/registries.d).
+    type: path
 extends_documentation_fragment:
   - podkit.containers.auth
   - podkit.containers.attributes
@@ -200,6 +219,12 @@ image:
     architecture:
       description: Architecture of the image.
       type: str
+signatures:
+  description: The signatures that satisfied O(signature_policy), one per requirement (C(type) simple or sigstore,
+    C(key) the GPG fingerprint for simple signatures, C(identity), C(digest)).
+  returned: when the policy required signatures and a pull was (or would be) done
+  type: list
+  elements: dict
 dest:
   description: The O(dest) written to.
   returned: when O(dest) is set
@@ -230,6 +255,8 @@ def main():
         policy=dict(type='str', default='newer', choices=list(POLICIES)),
         dest=dict(type='str'),
         executable=dict(type='str', default='podman'),
+        signature_policy=dict(type='path'),
+        registries_d=dict(type='path'),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -246,9 +273,13 @@ def main():
     def engine_factory():
         return PodmanEngine(run_command, executable=params['executable'])
 
+    def run_binary(argv, data=None, env=None):
+        return module.run_command(argv, data=data, binary_data=True, environ_update=env, encoding=None, check_rc=False)
+
+    signatures = dict(policy=params['signature_policy'], registries_d=params['registries_d'], run_command=run_binary)
     run_module(module, pull_image, params['name'], registry_options(params), engine_factory=engine_factory,
                tag=params['tag'], digest=params['digest'], platform=params['platform'], policy=params['policy'],
-               dest=params['dest'], check_mode=module.check_mode)
+               dest=params['dest'], check_mode=module.check_mode, signatures=signatures)
 
 
 if __name__ == '__main__':

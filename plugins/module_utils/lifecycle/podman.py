@@ -165,6 +165,10 @@ class PodmanEngine(object):
         lines = [line.strip() for line in out.splitlines() if line.strip()]
         return lines[-1] if lines else None
 
+    def tag(self, image, name):
+        """``podman tag IMAGE NAME``."""
+        self._run(['tag', image, name], 'podman tag %s %s failed' % (image, name))
+
 
 def registry_of(image):
     """The registry host of a fully qualified image reference, or None for a short name."""

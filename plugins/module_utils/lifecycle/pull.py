@@ -265,13 +265,34 @@ def podman_env(options):
 # -- the pull --------------------------------------------------------------------------------------
 
 class ImagePull(object):
-    """One image_pull task. ``engine_factory()`` returns a PodmanEngine (called only when local storage is used)."""
+    """One image_pull task. ``engine_factory()`` returns a PodmanEngine (called only when local storage is used).
 
-    def __init__(self, options, engine_factory=None, client_factory=None, conf=None):
+    ``signatures``: dict(policy=path or None, registries_d=path or None, run_command=binary run_command for gpg) to
+    verify signatures as containers-policy.json(5) requires before anything is pulled; None skips verification.
+    """
+
+    def __init__(self, options, engine_factory=None, client_factory=None, conf=None, signatures=None):
         self.options = options
         self.engine_factory = engine_factory
         self.conf = conf if conf is not None else load_registries_conf(options.registries_conf)
         self.pool = ClientPool(options, conf=self.conf, client_factory=client_factory)
+        self.signatures = signatures
+        self.verified = None
+
+    def _verify(self, asked, digest):
+        """True when the policy needs signatures for ``asked`` (they were verified for ``digest``); SignatureError
+        when they do not satisfy it. Runs before anything reaches local storage."""
+        if self.signatures is None:
+            return False
+        from ansible_collections.podkit.containers.plugins.module_utils.signatures import verify as sigverify
+        from ansible_collections.podkit.containers.plugins.module_utils.signatures.registries_d import RegistriesD
+        policy = sigverify.load_policy(self.signatures.get('policy'))
+        if not sigverify.requires_verification(policy, asked):
+            return False
+        registries = RegistriesD.load(self.signatures.get('registries_d'))
+        client = self.pool.get(asked.registry, False)
+        self.verified = sigverify.verify_image(asked, digest, client, policy, registries, self.signatures.get('run_command'))
+        return True
 
     def run(self, name, tag=None, digest=None, platform=None, policy='newer', dest=None, check_mode=False):
         decide(policy, True, True)  # validates policy
@@ -317,10 +338,17 @@ class ImagePull(object):
         if method:
             result['resolved_from'] = method
         after = before
+        by_digest = decision.pull and remote_digest and self._verify(asked, remote_digest)
+        if by_digest:
+            result['signatures'] = self.verified
         if decision.pull and not check_mode:
+            # Verified signatures cover one digest: pull exactly that, so podman cannot fetch anything else.
+            pull_name = '%s@%s' % (asked.name, remote_digest) if by_digest else local_name
             with podman_auth(self.options, asked.registry) as auth:
-                engine.pull(local_name, auth_file=auth['auth_file'], tls_verify=auth['tls_verify'], platform=platform,
+                engine.pull(pull_name, auth_file=auth['auth_file'], tls_verify=auth['tls_verify'], platform=platform,
                             cert_dir=auth['cert_dir'], env=podman_env(self.options))
+            if by_digest and pull_name != local_name:
+                engine.tag(pull_name, local_name)
             pulled = engine.inspect_image(local_name)
             if pulled is None:
                 raise PodmanError('podman pulled %s but the image is not in local storage afterwards' % local_name)
@@ -359,7 +387,11 @@ class ImagePull(object):
                           diff={'before': {'name': str(location), 'digest': current}, 'after': {'name': str(location), 'digest': current}})
             return result
         asked, descriptor = head_first(candidates, self.pool)
-        copied = copy_engine.copy_image('docker://%s' % _local_name(asked), dest, self.options, self.options, platform=platform,
+        source_name = _local_name(asked)
+        if self._verify(asked, descriptor['digest']):
+            result['signatures'] = self.verified
+            source_name = '%s@%s' % (asked.name, descriptor['digest'])
+        copied = copy_engine.copy_image('docker://%s' % source_name, dest, self.options, self.options, platform=platform,
                                         force=policy == 'always', check_mode=check_mode)
         target = copied.get('dest_digest')
         changed = current != target
@@ -370,9 +402,9 @@ class ImagePull(object):
 
 
 def pull_image(name, options, engine_factory=None, tag=None, digest=None, platform=None, policy='newer', dest=None,
-               check_mode=False, client_factory=None, conf=None):
+               check_mode=False, client_factory=None, conf=None, signatures=None):
     """The image_pull result for ``name`` (see ImagePull.run)."""
-    return ImagePull(options, engine_factory=engine_factory, client_factory=client_factory, conf=conf).run(
+    return ImagePull(options, engine_factory=engine_factory, client_factory=client_factory, conf=conf, signatures=signatures).run(
         name, tag=tag, digest=digest, platform=platform, policy=policy, dest=dest, check_mode=check_mode)
 
 

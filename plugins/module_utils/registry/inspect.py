@@ -23,7 +23,14 @@ def _platform_wanted(platform):
         raise ConfigError('%s; write it as os/arch[/variant], for example linux/arm64/v8' % exc)
 
 
-def inspect_image(name, options, platform=None, raw=False, tags=True, client_factory=None):
+def _signatures(ref, digest, client, registries_d):
+    """The signatures found for ``digest`` (lookaside per registries.d, sigstore attachments); not verified."""
+    from ansible_collections.podkit.containers.plugins.module_utils.signatures.registries_d import RegistriesD
+    from ansible_collections.podkit.containers.plugins.module_utils.signatures.verify import list_signatures
+    return list_signatures(ref, digest, client, RegistriesD.load(registries_d))
+
+
+def inspect_image(name, options, platform=None, raw=False, tags=True, client_factory=None, registries_d=None):
     """Return the image_info result for ``name`` (a docker reference, possibly a short name)."""
     wanted = _platform_wanted(platform)
     image = open_image(name, options, client_factory=client_factory)
@@ -73,6 +80,7 @@ def inspect_image(name, options, platform=None, raw=False, tags=True, client_fac
     variant = config.get('variant') or variant
     if variant:
         result['variant'] = variant
+    result['signatures'] = _signatures(ref, top.digest, client, registries_d)
     if raw:
         result['manifest'] = instance.data
         result['config'] = json.loads(json.dumps(config))
