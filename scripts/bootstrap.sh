@@ -10,7 +10,7 @@ export PODKIT_SRC
 podkit_log() { printf '[podkit] %s\n' "$*" >&2; }
 
 podkit_apt() {
-    local wanted=(podman skopeo docker-registry runc busybox-static uidmap slirp4netns openssl apache2-utils curl git rsync make)
+    local wanted=(podman skopeo docker-registry runc busybox-static uidmap slirp4netns openssl apache2-utils curl git rsync make gnupg)
     local missing=() pkg
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
