@@ -81,7 +81,9 @@ def keys(tmp_path_factory):
     k.other_pub = str(base / 'other.pub')
     with open(k.other_pub, 'wb') as f:
         f.write(public_pem(plain))
-    return k
+    yield k
+    # gpg started an agent for this GNUPGHOME: stop it with the keys.
+    run(['gpgconf', '--kill', 'gpg-agent'], env=env, check=False)
 
 
 class Setup:
