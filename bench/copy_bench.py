@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """image_copy benchmark against skopeo copy, on two local registries (run through scripts/bench.sh).
 
   cold   ~512 MiB image in 5 layers of seeded random data, copied registry -> registry into a fresh, empty
