@@ -12,18 +12,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
 import json
 import os
 import shutil
-import tempfile
-from contextlib import contextmanager
 
-from ansible_collections.podkit.containers.plugins.module_utils.errors import (
-    ConfigError,
-    PodmanError,
-    PodmanNotFoundError,
-)
+from ansible_collections.podkit.containers.plugins.module_utils.errors import PodmanError, PodmanNotFoundError
 
 NOT_INSTALLED_MSG = 'podman is not installed on the target (or not in PATH): install podman or set executable'
 
@@ -180,31 +173,3 @@ def registry_of(image):
         return first
     return None
 
-
-@contextmanager
-def temporary_auth_file(image, username, password):
-    """A containers-auth.json(5) file (0600, removed afterwards) holding one credential for ``image``'s registry.
-
-    Yields None when no credentials were given.
-    """
-    if username is None and password is None:
-        yield None
-        return
-    if not username or password is None:
-        raise ConfigError('username and password must be given together')
-    registry = registry_of(image)
-    if registry is None:
-        raise ConfigError('username/password need a fully qualified image (registry/repository:tag) to know which registry '
-                          'they are for; %s is a short name' % image)
-    token = base64.b64encode(('%s:%s' % (username, password)).encode('utf-8')).decode('ascii')
-    fd, path = tempfile.mkstemp(prefix='podkit-auth-', suffix='.json')
-    try:
-        os.chmod(path, 0o600)
-        with os.fdopen(fd, 'w') as handle:
-            json.dump({'auths': {registry: {'auth': token}}}, handle)
-        yield path
-    finally:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
