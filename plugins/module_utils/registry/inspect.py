@@ -23,11 +23,11 @@ def _platform_wanted(platform):
         raise ConfigError('%s; write it as os/arch[/variant], for example linux/arm64/v8' % exc)
 
 
-def _signatures(ref, digest, client, registries_d):
-    """The signatures found for ``digest`` (lookaside per registries.d, sigstore attachments); not verified."""
-    from ansible_collections.podkit.containers.plugins.module_utils.signatures.registries_d import RegistriesD
+def _signatures(ref, digest, client, registries_d, options):
+    """The signatures found for ``digest`` (lookaside per registries.d, file or web; sigstore attachments); not verified."""
+    from ansible_collections.podkit.containers.plugins.module_utils.signatures.registries_d import RegistriesD, WebLookaside
     from ansible_collections.podkit.containers.plugins.module_utils.signatures.verify import list_signatures
-    return list_signatures(ref, digest, client, RegistriesD.load(registries_d))
+    return list_signatures(ref, digest, client, RegistriesD.load(registries_d), http_get=WebLookaside(options))
 
 
 def inspect_image(name, options, platform=None, raw=False, tags=True, client_factory=None, registries_d=None):
@@ -80,7 +80,7 @@ def inspect_image(name, options, platform=None, raw=False, tags=True, client_fac
     variant = config.get('variant') or variant
     if variant:
         result['variant'] = variant
-    result['signatures'] = _signatures(ref, top.digest, client, registries_d)
+    result['signatures'] = _signatures(ref, top.digest, client, registries_d, options)
     if raw:
         result['manifest'] = instance.data
         result['config'] = json.loads(json.dumps(config))

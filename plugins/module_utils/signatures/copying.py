@@ -92,7 +92,8 @@ class CopySignatures(object):
         if not self.remove_signatures and source.client is not None:
             src_ref = source.location.reference
             src_digest = plan.source_top.digest
-            self.carry_simple = rd.read_signatures(self.registries.lookaside_read(src_ref), src_ref, src_digest)
+            web = rd.WebLookaside(getattr(source.client, 'options', None))
+            self.carry_simple = rd.read_signatures(self.registries.lookaside_read(src_ref), src_ref, src_digest, http_get=web)
             if self.registries.use_sigstore_attachments(src_ref):
                 self.carry_sigstore = att.read(source.client, src_ref.repository, src_digest)[0]
             if (self.carry_simple or self.carry_sigstore) and (src_digest != self.digest or not registry_dest):

@@ -15,7 +15,9 @@ Facts from containers-registries.d(5) and the lookaside layout of containers/ima
   * with no lookaside configured, the built-in default is ``/var/lib/containers/sigstore`` for root and
     ``~/.local/share/containers/sigstore`` otherwise;
   * a simple signature of manifest ``sha256:H`` of ``registry/path`` is stored at
-    ``<base>/<path>@sha256=H/signature-N``, N counting from 1 without gaps (readers stop at the first missing N).
+    ``<base>/<path>@sha256=H/signature-N``, N counting from 1 without gaps (readers stop at the first missing N);
+  * an ``http://`` / ``https://`` lookaside is read with GET, ``signature-1``, ``signature-2``, ... until the first
+    404; any other status than 200 and 404 is an error, not the end of the list.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,13 +28,26 @@ import errno
 import os
 import tempfile
 
-from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError, FileWriteError, RegistryError
+from ansible_collections.podkit.containers.plugins.module_utils.errors import (
+    ConfigError,
+    FileWriteError,
+    RegistryError,
+    RegistryUnreachableError,
+    TLSError,
+)
 
 try:
     from urllib.parse import unquote, urlsplit
 except ImportError:  # pragma: no cover - Python 2 is not a target
     from urllib import unquote  # type: ignore
     from urlparse import urlsplit  # type: ignore
+
+try:
+    import requests
+    HAS_REQUESTS = True
+except ImportError:  # pragma: no cover - depends on the target
+    requests = None
+    HAS_REQUESTS = False
 
 try:
     import yaml
@@ -203,18 +218,98 @@ def read_signatures(base, ref, digest, http_get=None):
                 if exc.errno in (errno.ENOENT, errno.ENOTDIR):
                     break
                 raise ConfigError('cannot read signature %s: %s' % (name, exc.strerror), path=name)
-        elif urlsplit(url).scheme in ('http', 'https') and http_get is not None:
+        elif urlsplit(url).scheme in ('http', 'https'):
+            if http_get is None:
+                raise ConfigError('lookaside %s: reading an http(s) lookaside is not possible here' % shown_url(base))
             status, data = http_get('%s/signature-%d' % (url, index))
             if status == 404:
                 break
             if status != 200:
-                raise RegistryError('lookaside %s/signature-%d answered HTTP %s' % (url, index, status), status=status)
+                raise RegistryError('lookaside %s/signature-%d answered HTTP %s' % (shown_url(url), index, status), status=status)
         else:
             raise ConfigError('lookaside %s: only file://, http:// and https:// URLs can be read' % base)
         if len(data) > MAX_SIGNATURE_SIZE:
             raise ConfigError('signature %d of %s in %s is larger than 4 MiB' % (index, digest, base))
         out.append(data)
     return out
+
+
+def shown_url(url):
+    """``url`` without user:password@ (a lookaside URL may carry credentials; messages must not)."""
+    parts = urlsplit(url)
+    if '@' not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rsplit('@', 1)[1]).geturl()
+
+
+class WebLookaside(object):
+    """``http_get`` for read_signatures: ``(url) -> (status, bytes)`` for an http(s) lookaside.
+
+    TLS follows the registry side's options (``RegistryOptions``): ``validate_certs: false`` verifies nothing;
+    ``ca_cert`` is the registry's private CA, which need not sign the lookaside host, so the system trust is tried
+    first and ``ca_cert`` when that fails (as the registry client does for redirects to another origin). ``insecure``
+    is not applied: it allows plain http for the registry, and a lookaside URL says http or https itself. Neither
+    registry credentials nor client certificates are sent to the lookaside host. One requests.Session for all reads.
+    """
+
+    def __init__(self, options=None, session=None):
+        self.options = options
+        self.timeout = (getattr(options, 'timeout', None) or 30.0)
+        self.session = session
+        self.requests = 0
+
+    def _verify(self):
+        opts = self.options
+        if opts is not None and opts.validate_certs is False:
+            return [False]
+        if opts is not None and opts.ca_cert:
+            return [True, opts.ca_cert]
+        return [True]
+
+    def _get(self, url, verify):
+        self.requests += 1
+        return self.session.get(url, stream=True, timeout=self.timeout, verify=verify, headers={'Accept': '*/*'})
+
+    def __call__(self, url):
+        if not HAS_REQUESTS:
+            raise ConfigError('reading signatures from the lookaside %s needs the Python library requests on the target'
+                              % shown_url(url))
+        if self.session is None:
+            self.session = requests.Session()
+        choices = self._verify()
+        response = None
+        for position, verify in enumerate(choices):
+            try:
+                response = self._get(url, verify)
+                break
+            except requests.exceptions.SSLError as exc:
+                if position + 1 < len(choices):
+                    continue
+                raise TLSError('TLS verification of the lookaside %s failed: %s; pass ca_cert (the CA bundle that signs it) '
+                               'or validate_certs: false' % (shown_url(url), _short(exc)))
+            except requests.exceptions.Timeout:
+                raise RegistryUnreachableError('the lookaside %s did not answer within %s s' % (shown_url(url), self.timeout))
+            except requests.exceptions.RequestException as exc:
+                raise RegistryUnreachableError('cannot read the lookaside %s: %s' % (shown_url(url), _short(exc)))
+        try:
+            if response.status_code != 200:
+                return response.status_code, b''
+            data = bytearray()
+            try:
+                for chunk in response.iter_content(64 * 1024):
+                    data.extend(chunk)
+                    if len(data) > MAX_SIGNATURE_SIZE:
+                        break
+            except requests.exceptions.RequestException as exc:
+                raise RegistryUnreachableError('reading %s from the lookaside failed: %s' % (shown_url(url), _short(exc)))
+            return 200, bytes(data)
+        finally:
+            response.close()
+
+
+def _short(exc):
+    text = str(exc)
+    return text if len(text) <= 300 else text[:300] + '...'
 
 
 def check_writable(base, ref, digest):

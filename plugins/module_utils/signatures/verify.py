@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError, ManifestError, SignatureError
+from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError, ManifestError, RegistryError, SignatureError
 from ansible_collections.podkit.containers.plugins.module_utils.signatures import attachments as att
 from ansible_collections.podkit.containers.plugins.module_utils.signatures import keys as sigkeys
 from ansible_collections.podkit.containers.plugins.module_utils.signatures import openpgp
@@ -145,6 +145,11 @@ def list_signatures(ref, digest, client, registries, http_get=None):
     try:
         simple = rd.read_signatures(registries.lookaside_read(ref), ref, digest, http_get=http_get)
     except ConfigError:
+        simple = []
+    except RegistryError as err:
+        # An unreachable web lookaside (or one answering 5xx) is reported, not mistaken for "no signatures".
+        out.append({'type': 'simple', 'index': 1, 'digest': None, 'identity': None, 'key_id': None, 'fingerprint': None,
+                    'error': err.msg})
         simple = []
     for index, raw in enumerate(simple, 1):
         entry = {'type': 'simple', 'index': index, 'digest': None, 'identity': None, 'key_id': None, 'fingerprint': None}

@@ -14,6 +14,7 @@ import os
 import pytest
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError, FileWriteError
+from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
 from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import parse_reference
 from ansible_collections.podkit.containers.plugins.module_utils.signatures import registries_d as rd
 from ansible_collections.podkit.containers.plugins.module_utils.signatures.policy import Policy
@@ -175,3 +176,71 @@ def test_lookaside_not_writable(tmp_path):
         locked.chmod(0o700)
     with pytest.raises(ConfigError, match='only file://'):
         rd.check_writable('https://sigs.example', ref('r.example/a:1'), DIGEST)
+
+
+# -- http(s) lookaside ---------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def web(tmp_path):
+    """A real HTTP server on 127.0.0.1 serving ``tmp_path/www``; /broken/* answers 500."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(SimpleHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            if self.path.startswith('/broken/'):
+                self.send_error(500)
+                return
+            SimpleHTTPRequestHandler.do_GET(self)
+
+        def log_message(self, *args):
+            pass
+
+    root = tmp_path / 'www'
+    root.mkdir()
+    server = ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(Handler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, 'http://127.0.0.1:%d' % server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_web_lookaside_reads_until_the_first_404(web):
+    root, url = web
+    image = ref('r.example/team/app:1')
+    rd.write_signatures('file://' + str(root / 'sigs'), image, DIGEST, [b'one', b'two'])
+    getter = rd.WebLookaside(RegistryOptions())
+    assert rd.read_signatures(url + '/sigs', image, DIGEST, http_get=getter) == [b'one', b'two']
+    assert getter.requests == 3
+    assert rd.read_signatures(url + '/nothing', image, DIGEST, http_get=rd.WebLookaside()) == []
+    with pytest.raises(ConfigError, match='not possible here'):
+        rd.read_signatures(url + '/sigs', image, DIGEST)
+
+
+def test_web_lookaside_errors_hide_credentials(web):
+    from ansible_collections.podkit.containers.plugins.module_utils.errors import RegistryError, RegistryUnreachableError
+    from ansible_collections.podkit.containers.plugins.module_utils.signatures.verify import list_signatures
+    dummy, url = web
+    image = ref('r.example/team/app:1')
+    broken = url.replace('http://', 'http://user:pw-SECRET@') + '/broken'
+    with pytest.raises(RegistryError) as err:
+        rd.read_signatures(broken, image, DIGEST, http_get=rd.WebLookaside())
+    assert 'answered HTTP 500' in err.value.msg and 'SECRET' not in err.value.msg
+    with pytest.raises(RegistryUnreachableError, match='cannot read the lookaside http://127.0.0.1:9/'):
+        rd.read_signatures('http://u:SECRET@127.0.0.1:9', image, DIGEST, http_get=rd.WebLookaside(RegistryOptions(timeout=5)))
+
+    class Registries(object):
+        directory = None
+
+        def lookaside_read(self, r):
+            return broken
+
+        def use_sigstore_attachments(self, r):
+            return False
+
+    listed = list_signatures(image, DIGEST, None, Registries(), http_get=rd.WebLookaside())
+    assert len(listed) == 1 and 'answered HTTP 500' in listed[0]['error'] and 'SECRET' not in listed[0]['error']
