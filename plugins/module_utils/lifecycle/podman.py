@@ -172,4 +172,3 @@ def registry_of(image):
     if '.' in first or ':' in first or first == 'localhost':
         return first
     return None
-
