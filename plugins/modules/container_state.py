@@ -27,11 +27,17 @@ description:
   - 'Check mode: the current container and image are inspected and the planned transitions are returned in
     RV(actions) with C(changed) and RV(diff), but nothing is pulled, created, started, stopped or removed.
     With O(pull=always) check mode cannot know whether the registry has a newer image and predicts no pull
-    unless the image is missing locally.'
+    unless the image is missing locally. When a pull would happen and the signature policy (O(signature_policy))
+    requires signatures for the image, check mode verifies them too and fails as the real run would.'
+  - 'Pulls are done the way M(podkit.containers.image_pull) does them: credentials in a private temporary auth file,
+    and, when the signature policy requires signatures, the registry digest of the name is verified first and
+    podman pulls exactly that digest (then the image is tagged with the name). A refused image is not pulled, and
+    the container is neither created nor recreated.'
 author:
   - podkit.containers maintainers (@podkit)
 extends_documentation_fragment:
   - podkit.containers.auth
+  - podkit.containers.signatures
   - podkit.containers.attributes
   - podkit.containers.attributes.actiongroup_podman
 attributes:
@@ -206,6 +212,7 @@ notes:
   - Podman 4.3 cannot stop a paused container, so V(stopped) unpauses it first (or kills it with O(force_kill)).
 seealso:
   - module: podkit.containers.image_pull
+  - module: podkit.containers.image_copy
 '''
 
 EXAMPLES = r'''
@@ -235,6 +242,13 @@ EXAMPLES = r'''
     username: deploy
     password: "{{ registry_password }}"
 
+- name: Run only an image signed by the release key (pulls when the tag moved, after checking the signature)
+  podkit.containers.container_state:
+    name: web
+    image: registry.example.com/release/httpd:2.4
+    pull: newer
+    signature_policy: /etc/containers/policy.json
+    registries_d: /etc/containers/registries.d
 - name: Remove it
   podkit.containers.container_state:
     name: web
@@ -285,6 +299,12 @@ container:
     image: registry.example.com/httpd:2.4
     image_id: 4a2eff8fb50c5ef8a84fb0af231fb8b92672c828405aed564b870aaa72dee83e
     exit_code: 0
+signatures:
+  description: The signatures that satisfied O(signature_policy) for the pulled image, one per requirement (C(type)
+    simple or sigstore, C(key) the GPG fingerprint for simple signatures, C(identity), C(digest)).
+  returned: when a pull was (or would be) done and the policy required signatures
+  type: list
+  elements: dict
 diff:
   description:
     - C(before) and C(after) with the container C(state) and the configuration keys that differ (for a new
@@ -336,6 +356,8 @@ def main():
         force_kill=dict(type='bool', default=False),
         force=dict(type='bool', default=False),
         executable=dict(type='str', default='podman'),
+        signature_policy=dict(type='path'),
+        registries_d=dict(type='path'),
     )
     # Credentials and TLS for pulls: the same options, handed to podman the same way, as image_pull.
     argument_spec.update(AUTH_ARGSPEC)
@@ -349,17 +371,22 @@ def main():
     def run_command(argv, data=None, env=None):
         return module.run_command(argv, data=data, environ_update=env, check_rc=False)
 
-    resolver = None
     if module.params['pull'] == 'newer':
         require_registry_libs(module, jsonschema_needed=False)
-        # Imported here: the registry core costs a no-op run measurable time (docs/performance.md) and only
-        # pull: newer needs it.
-        from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import image_resolver
-        resolver = image_resolver(registry_options(module.params), platform=module.params['platform'])
+
+    def run_binary(argv, data=None, env=None):
+        return module.run_command(argv, data=data, binary_data=True, environ_update=env, encoding=None, check_rc=False)
+
+    def puller_factory():
+        # Imported here: the registry core costs a no-op run measurable time (docs/performance.md); only a pull
+        # or pull: newer needs it.
+        from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import ContainerPull
+        signatures = dict(policy=module.params['signature_policy'], registries_d=module.params['registries_d'], run_command=run_binary)
+        return ContainerPull(registry_options(module.params), platform=module.params['platform'], signatures=signatures)
 
     def apply():
         engine = PodmanEngine(run_command, executable=module.params['executable'])
-        return ContainerManager(engine, module.params, check_mode=module.check_mode, image_resolver=resolver).apply()
+        return ContainerManager(engine, module.params, check_mode=module.check_mode, puller_factory=puller_factory).apply()
 
     run_module(module, apply)
 

@@ -70,27 +70,9 @@ options:
       - The podman executable, a name looked up in E(PATH) or a path.
     type: str
     default: podman
-  signature_policy:
-    description:
-      - Path of a containers-policy.json(5) file whose requirements for the image are checked before anything is pulled.
-        Default C(~/.config/containers/policy.json) when it exists, else C(/etc/containers/policy.json) (when it exists).
-      - C(signedBy) (GPG keys; simple signatures from the lookaside registries.d names, checked with the C(gpg) binary)
-        and C(sigstoreSigned) (public key; signatures from sigstore attachments where registries.d sets
-        C(use-sigstore-attachments)) are verified against the registry's current digest for the name, with the
-        policy's C(signedIdentity) (default C(matchRepoDigestOrExact)); C(reject) refuses the image. A missing or
-        non-matching signature fails the task with a message naming what was wrong, and nothing is pulled.
-      - When signatures were verified, podman pulls C(name@digest) (the verified digest, so nothing else can arrive)
-        and the image is tagged with the name afterwards. podman still applies the system policy itself.
-      - Verification happens in check mode too, when a pull would happen.
-    type: path
-  registries_d:
-    description:
-      - Directory of containers-registries.d(5) files saying where signatures are (C(lookaside),
-        C(use-sigstore-attachments)). Default C(~/.config/containers/registries.d) when it exists, else
-        C(/etc/containers/registries.d).
-    type: path
 extends_documentation_fragment:
   - podkit.containers.auth
+  - podkit.containers.signatures
   - podkit.containers.attributes
   - podkit.containers.attributes.actiongroup_registry_podman
 attributes:

@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import registry_of
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import ContainerSpec
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.state import (
     final_state,
@@ -52,15 +51,21 @@ class ContainerManager(object):
     """``apply()`` brings container ``params['name']`` to ``params['state']`` and returns the task result.
 
     ``image_resolver(image, local_image)`` (optional) answers True when the registry has a newer image than
-    the local one (``local_image`` is its inspect object); pull=newer uses it and falls back to missing
-    without one.
+    the local one (``local_image`` is its inspect object); pull=newer uses it, else the puller's ``behind``
+    when ``puller_factory`` is given, and falls back to missing without either.
+
+    ``puller_factory()`` returns the lifecycle.pull.ContainerPull that verifies signatures and pulls (called only
+    when a pull or pull=newer needs it, so a no-op run loads neither the registry nor the signatures code);
+    without it, one without signature checks is made from ``params``.
     """
 
-    def __init__(self, engine, params, check_mode=False, image_resolver=None):
+    def __init__(self, engine, params, check_mode=False, image_resolver=None, puller_factory=None):
         self.engine = engine
         self.params = params
         self.check_mode = check_mode
         self.image_resolver = image_resolver
+        self.puller_factory = puller_factory
+        self._puller = None
 
     def _param(self, key, default=None):
         value = self.params.get(key)
@@ -81,28 +86,25 @@ class ContainerManager(object):
         if policy == 'always':
             # Whether the registry has something else is only known after the pull.
             return True, local is None
-        if policy == 'newer' and self.image_resolver is not None and local is not None:
-            behind = bool(self.image_resolver(image, local))
-            return behind, behind
+        if policy == 'newer' and local is not None:
+            resolver = self.image_resolver
+            if resolver is None and self.puller_factory is not None:
+                resolver = self._puller_now().behind
+            if resolver is not None:
+                behind = bool(resolver(image, local))
+                return behind, behind
         return local is None, local is None
 
-    def _pull(self, image):
-        # The same hand-over as image_pull: credentials and CA in a private temporary directory, never argv.
-        # Imported here so that a no-op run does not load the registry core.
-        from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import podman_auth, podman_env
-        from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
-        options = RegistryOptions.from_params(self.params)
-        registry = registry_of(image)
-        if options.username and registry is None:
-            raise ConfigError('username/password need a fully qualified image (registry/repository:tag) to know which registry '
-                              'they are for; %s is a short name' % image, option='username')
-        with podman_auth(options, registry) as auth:
-            self.engine.pull(image, auth_file=auth['auth_file'], tls_verify=auth['tls_verify'], cert_dir=auth['cert_dir'],
-                             platform=self.params.get('platform'), env=podman_env(options))
-        pulled = self.engine.inspect_image(image)
-        if pulled is None:
-            raise ConfigError('podman pulled %s but the image is not in local storage afterwards' % image, image=image)
-        return pulled
+    def _puller_now(self):
+        if self._puller is None:
+            if self.puller_factory is not None:
+                self._puller = self.puller_factory()
+            else:
+                # Imported here so that a no-op run does not load the registry core.
+                from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import ContainerPull
+                from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+                self._puller = ContainerPull(RegistryOptions.from_params(self.params), platform=self.params.get('platform'))
+        return self._puller
 
     # -- the task ----------------------------------------------------------------------------------
 
@@ -117,6 +119,7 @@ class ContainerManager(object):
         actions = []
         image_changed = False
         drift = []
+        signatures = None
 
         if desired == 'absent':
             transitions = plan(current, 'absent', force_kill=bool(self.params.get('force_kill')),
@@ -127,9 +130,15 @@ class ContainerManager(object):
             local = self.engine.inspect_image(spec.image)
             pull_now, pull_changes = self._pull_needed(spec.image, local)
             image = local
-            if pull_now and not self.check_mode:
-                image = self._pull(spec.image)
-                pull_changes = local is None or image.get('Id') != local.get('Id')
+            if pull_now:
+                # The signature policy is applied before anything is pulled, in check mode too (it asks the registry);
+                # a refusal fails the task here, with nothing pulled and the container untouched.
+                verified = self._puller_now().verify(spec.image)
+                if verified is not None:
+                    signatures = verified['signatures']
+                if not self.check_mode:
+                    image = self._puller_now().pull(self.engine, spec.image, verified)
+                    pull_changes = local is None or image.get('Id') != local.get('Id')
             if pull_changes:
                 actions.append('pull')
 
@@ -164,12 +173,15 @@ class ContainerManager(object):
             if transitions:
                 container = self.engine.inspect_container(name)
 
-        return {
+        result = {
             'changed': bool(actions),
             'actions': actions,
             'container': container_summary(container),
             'diff': {'before': diff_before, 'after': diff_after},
         }
+        if signatures is not None:
+            result['signatures'] = signatures
+        return result
 
     def _execute(self, transition, spec):
         engine, name = self.engine, spec.name

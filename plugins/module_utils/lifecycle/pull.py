@@ -36,6 +36,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     PodmanError,
     RegistryUnreachableError,
 )
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import registry_of
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
 from ansible_collections.podkit.containers.plugins.module_utils.registry.names import ClientPool, image_sources
 from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import validate_digest, validate_tag
@@ -262,6 +263,33 @@ def podman_env(options):
     return None
 
 
+# -- signatures ------------------------------------------------------------------------------------
+
+def signature_policy(signatures):
+    """The containers-policy.json(5) a task applies (``signatures``: dict(policy=path or None, ...)), or None: with
+    ``signatures`` None, or without a policy path and without a default policy file."""
+    if signatures is None:
+        return None
+    from ansible_collections.podkit.containers.plugins.module_utils.signatures.verify import load_policy
+    return load_policy(signatures.get('policy'))
+
+
+def verify_signatures(signatures, policy, asked, digest, pool, options):
+    """The accepted signatures of ``digest`` of ``asked`` (the name the user asked for, a Reference), or None when
+    ``policy`` asks nothing of it; SignatureError when they do not satisfy it. The one implementation of image_pull's
+    and container_state's check: simple signatures from the lookaside registries.d names (file or http(s), read with
+    ``options``' TLS choices), sigstore attachments from the registry."""
+    if policy is None:
+        return None
+    from ansible_collections.podkit.containers.plugins.module_utils.signatures import verify as sigverify
+    from ansible_collections.podkit.containers.plugins.module_utils.signatures.registries_d import RegistriesD, WebLookaside
+    if not sigverify.requires_verification(policy, asked):
+        return None
+    registries = RegistriesD.load(signatures.get('registries_d'))
+    return sigverify.verify_image(asked, digest, pool.get(asked.registry, False), policy, registries, signatures.get('run_command'),
+                                  http_get=WebLookaside(options))
+
+
 # -- the pull --------------------------------------------------------------------------------------
 
 class ImagePull(object):
@@ -282,16 +310,10 @@ class ImagePull(object):
     def _verify(self, asked, digest):
         """True when the policy needs signatures for ``asked`` (they were verified for ``digest``); SignatureError
         when they do not satisfy it. Runs before anything reaches local storage."""
-        if self.signatures is None:
+        accepted = verify_signatures(self.signatures, signature_policy(self.signatures), asked, digest, self.pool, self.options)
+        if accepted is None:
             return False
-        from ansible_collections.podkit.containers.plugins.module_utils.signatures import verify as sigverify
-        from ansible_collections.podkit.containers.plugins.module_utils.signatures.registries_d import RegistriesD
-        policy = sigverify.load_policy(self.signatures.get('policy'))
-        if not sigverify.requires_verification(policy, asked):
-            return False
-        registries = RegistriesD.load(self.signatures.get('registries_d'))
-        client = self.pool.get(asked.registry, False)
-        self.verified = sigverify.verify_image(asked, digest, client, policy, registries, self.signatures.get('run_command'))
+        self.verified = accepted
         return True
 
     def run(self, name, tag=None, digest=None, platform=None, policy='newer', dest=None, check_mode=False):
@@ -410,16 +432,8 @@ def pull_image(name, options, engine_factory=None, tag=None, digest=None, platfo
 
 # -- container_state ---------------------------------------------------------------------------------
 
-def image_is_current(image, local_image, options, platform=None, client_factory=None, conf=None, pool=None):
-    """True when ``local_image`` (its ``podman image inspect`` object) is what the registry serves for ``image`` now.
-
-    One HEAD (per search registry or mirror tried); a pinned digest already in RepoDigests needs none.
-    """
-    if local_image is None:
-        return False
-    wanted = wanted_platform(platform)
-    if conf is None:
-        conf = load_registries_conf(options.registries_conf)
+def _remote_state(image, local_image, options, wanted, conf, pool):
+    """(current, asked Reference, the registry's digest or None when it was not asked) for container_state."""
     candidates, dummy = candidates_for(image_text(image), conf)
     tags = set(local_image.get('RepoTags') or [])
     digests = set(local_image.get('RepoDigests') or [])
@@ -430,20 +444,109 @@ def image_is_current(image, local_image, options, platform=None, client_factory=
             break
     asked = candidates[0][0]
     if asked.digest:
-        return asked.digest in repo_digests(local_image, asked.name) and platform_matches(local_image, wanted)
-    pool = pool or ClientPool(options, conf=conf, client_factory=client_factory)
+        return asked.digest in repo_digests(local_image, asked.name) and platform_matches(local_image, wanted), asked, None
     asked, descriptor = head_first(candidates, pool)
-    return is_current(descriptor['digest'], local_image, asked.name, wanted)
+    return is_current(descriptor['digest'], local_image, asked.name, wanted), asked, descriptor['digest']
+
+
+def image_is_current(image, local_image, options, platform=None, client_factory=None, conf=None, pool=None):
+    """True when ``local_image`` (its ``podman image inspect`` object) is what the registry serves for ``image`` now.
+
+    One HEAD (per search registry or mirror tried); a pinned digest already in RepoDigests needs none.
+    """
+    if local_image is None:
+        return False
+    if conf is None:
+        conf = load_registries_conf(options.registries_conf)
+    pool = pool or ClientPool(options, conf=conf, client_factory=client_factory)
+    return _remote_state(image, local_image, options, wanted_platform(platform), conf, pool)[0]
 
 
 def image_resolver(options, platform=None, client_factory=None, conf=None):
     """A ContainerManager ``image_resolver``: ``(image, local_image) -> True`` when the registry has a newer image."""
-    state = {}
+    return ContainerPull(options, platform=platform, client_factory=client_factory, conf=conf).behind
 
-    def resolver(image, local_image):
-        if 'conf' not in state:
-            state['conf'] = conf if conf is not None else load_registries_conf(options.registries_conf)
-            state['pool'] = ClientPool(options, conf=state['conf'], client_factory=client_factory)
-        return not image_is_current(image, local_image, options, platform=platform, conf=state['conf'], pool=state['pool'])
 
-    return resolver
+class ContainerPull(object):
+    """container_state's pulls, done the image_pull way: ``behind`` answers ``pull: newer`` (one HEAD), ``verify``
+    checks the signature policy before anything reaches local storage (check mode too), ``pull`` runs podman with
+    credentials in a private auth file and, for a verified image, pulls ``name@digest`` and tags it with the name.
+
+    ``signatures``: dict(policy=path or None, registries_d=path or None, run_command=binary run_command for gpg), or
+    None to verify nothing. The registries.conf and the registry clients are made on first use.
+    """
+
+    def __init__(self, options, platform=None, signatures=None, client_factory=None, conf=None):
+        self.options = options
+        self.platform = platform
+        self.signatures = signatures
+        self.client_factory = client_factory
+        self._conf = conf
+        self._pool = None
+        self._remote = {}
+
+    @property
+    def conf(self):
+        if self._conf is None:
+            self._conf = load_registries_conf(self.options.registries_conf)
+        return self._conf
+
+    @property
+    def pool(self):
+        if self._pool is None:
+            self._pool = ClientPool(self.options, conf=self.conf, client_factory=self.client_factory)
+        return self._pool
+
+    def behind(self, image, local_image):
+        """True when the registry serves something else for ``image`` than ``local_image`` (an inspect object)."""
+        if local_image is None:
+            return True
+        current, asked, digest = _remote_state(image, local_image, self.options, wanted_platform(self.platform), self.conf, self.pool)
+        if digest:
+            # verify() checks the digest this answer was about (no second HEAD, no tag moving in between).
+            self._remote[image] = (asked, digest)
+        return not current
+
+    def _registry(self, image):
+        registry = registry_of(image)
+        if self.options.username and registry is None:
+            raise ConfigError('username/password need a fully qualified image (registry/repository:tag) to know which registry '
+                              'they are for; %s is a short name' % image, option='username')
+        return registry
+
+    def verify(self, image):
+        """None when no signature policy asks anything of ``image``; else dict(name, pull, digest, signatures) for the
+        verified registry digest. SignatureError (nothing pulled) when its signatures do not satisfy the policy."""
+        self._registry(image)
+        policy = signature_policy(self.signatures)
+        if policy is None:
+            return None
+        from ansible_collections.podkit.containers.plugins.module_utils.signatures.verify import requires_verification
+        candidates, dummy = candidates_for(image_text(image), self.conf)
+        if not any(requires_verification(policy, asked) for asked, dummy in candidates):
+            return None
+        known = self._remote.get(image)
+        if known is not None:
+            asked, digest = known
+        else:
+            asked, descriptor = head_first(candidates, self.pool)
+            digest = descriptor['digest']
+        accepted = verify_signatures(self.signatures, policy, asked, digest, self.pool, self.options)
+        if accepted is None:
+            return None
+        return {'name': _local_name(asked), 'pull': '%s@%s' % (asked.name, digest), 'registry': asked.registry,
+                'digest': digest, 'signatures': accepted}
+
+    def pull(self, engine, image, verified=None):
+        """Pull ``image`` (``verified``: verify()'s answer, pulled by digest and tagged); its inspect object afterwards."""
+        registry = verified['registry'] if verified else self._registry(image)
+        name = verified['pull'] if verified else image
+        with podman_auth(self.options, registry) as auth:
+            engine.pull(name, auth_file=auth['auth_file'], tls_verify=auth['tls_verify'], cert_dir=auth['cert_dir'],
+                        platform=self.platform, env=podman_env(self.options))
+        if verified and verified['pull'] != verified['name']:
+            engine.tag(verified['pull'], verified['name'])
+        pulled = engine.inspect_image(image)
+        if pulled is None:
+            raise ConfigError('podman pulled %s but the image is not in local storage afterwards' % image, image=image)
+        return pulled
