@@ -344,3 +344,171 @@ def test_malformed_signatures_in_registry_and_lookaside(setup, keys, run_module,
     assert kinds == [('simple', True), ('sigstore', True), ('sigstore', False)]
     assert podman('image', 'exists', pushed.ref, check=False).returncode != 0
     assert simple and sigstore
+
+
+# -- a web lookaside: signatures written to a file staging directory, read over http (the usual set-up) -------------
+
+class WebLookaside:
+    """``root`` served by http.server on 127.0.0.1 (a thread); ``paths`` records every GET. registries.d ``registries_d``
+    says: read from ``url``, write to ``file://root`` (lookaside-staging)."""
+
+    def __init__(self, base, registry):
+        import functools
+        import threading
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+        self.root = os.path.join(str(base), 'www')
+        os.makedirs(self.root)
+        self.paths = []
+        paths = self.paths
+
+        class Handler(SimpleHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                paths.append(self.path)
+                SimpleHTTPRequestHandler.do_GET(self)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(Handler, directory=self.root))
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = 'http://127.0.0.1:%d/sigstore' % self.server.server_address[1]
+        self.home = os.path.join(str(base), 'home')
+        self.registries_d = os.path.join(self.home, '.config', 'containers', 'registries.d')
+        os.makedirs(self.registries_d)
+        with open(os.path.join(self.registries_d, 'web.yaml'), 'w') as f:
+            f.write('docker:\n  %s:\n    lookaside: %s\n    lookaside-staging: file://%s/sigstore\n' % (registry.host, self.url, self.root))
+
+    def fetched(self, repo):
+        return [p for p in self.paths if p.startswith('/sigstore/%s@' % repo)]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope='module')
+def web(tmp_path_factory, registry_http):
+    w = WebLookaside(tmp_path_factory.mktemp('weblookaside'), registry_http)
+    yield w
+    w.stop()
+
+
+def test_web_lookaside_image_copy_signs_image_pull_and_image_info_read_over_http(setup, web, keys, run_module, tmp_path):
+    reg = setup.registry
+    repo = 'sig/web-%s' % uuid.uuid4().hex[:8]
+    src = fresh_image(reg, '%s-src:1' % repo, tmp_path)
+    dest = '%s/%s:1' % (reg.host, repo)
+    signed = ok(run_module('image_copy', dict(src='docker://' + src.ref, dest='docker://' + dest, src_insecure=True, dest_insecure=True,
+                                              sign_by=keys.fingerprint, sign_passphrase_file=keys.passphrase_file, gpg_home=keys.gnupg,
+                                              registries_d=web.registries_d)))
+    digest = signed['dest_digest']
+    assert signed['signatures']['written'] == {'simple': 1, 'sigstore': 0}
+    # Written to the staging directory the web server publishes; the source's (none) was looked up over http.
+    assert os.path.isfile(os.path.join(web.root, 'sigstore', '%s@sha256=%s' % (repo, digest.split(':')[1]), 'signature-1'))
+    assert web.fetched(repo + '-src') == ['/sigstore/%s-src@sha256=%s/signature-1' % (repo, src.digest.split(':')[1])]
+
+    info = ok(run_module('image_info', dict(name=dest, insecure=True, registries_d=web.registries_d)))
+    assert [(s['fingerprint'], s['identity'], s['digest']) for s in info['signatures']] == [(keys.fingerprint, dest, digest)]
+    sig_dir = '/sigstore/%s@sha256=%s/' % (repo, digest.split(':')[1])
+    assert web.fetched(repo) == [sig_dir + 'signature-1', sig_dir + 'signature-2']
+
+    # skopeo reads the same web lookaside and agrees.
+    run(['skopeo', '--policy', setup.gpg_policy, '--registries.d', web.registries_d, 'copy', '-q', '--src-tls-verify=false',
+         'docker://' + dest, 'dir:' + str(tmp_path / 'skopeo-out')])
+
+    pull_args = dict(name=dest, insecure=True, signature_policy=setup.gpg_policy, registries_d=web.registries_d)
+    try:
+        check = ok(run_module('image_pull', pull_args, check=True))
+        assert check['changed'] is True and check['signatures'][0]['key'] == keys.fingerprint
+        pulled = ok(run_module('image_pull', pull_args))
+        assert pulled['pulled'] is True and pulled['signatures'][0]['digest'] == digest
+        fresh_image(reg, '%s:1' % repo, tmp_path)
+        refused = failed(run_module('image_pull', pull_args), 'not signed', 'no simple signature', web.url)
+        assert podman('image', 'inspect', '--format', '{{.Id}}', dest).stdout.strip() == pulled['image']['id']
+    finally:
+        remove_image(dest)
+    secret_scan([signed, check, pulled, refused], [GPG_PASSPHRASE])
+
+
+def test_web_lookaside_skopeo_signs_image_pull_verifies(setup, web, keys, run_module, tmp_path):
+    reg = setup.registry
+    repo = 'sig/webskopeo-%s' % uuid.uuid4().hex[:8]
+    src = fresh_image(reg, '%s-src:1' % repo, tmp_path)
+    dest = '%s/%s:1' % (reg.host, repo)
+    # skopeo writes to lookaside-staging too.
+    run(['skopeo', '--registries.d', web.registries_d, 'copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false',
+         '--sign-by', keys.fingerprint, '--sign-passphrase-file', keys.passphrase_file, 'docker://' + src.ref, 'docker://' + dest],
+        env={'GNUPGHOME': keys.gnupg})
+    try:
+        pulled = ok(run_module('image_pull', dict(name=dest, insecure=True, signature_policy=setup.gpg_policy,
+                                                  registries_d=web.registries_d)))
+        assert pulled['pulled'] is True and pulled['signatures'][0]['key'] == keys.fingerprint
+        assert web.fetched(repo)
+        # Another key in the policy: skopeo's signature is refused for what it is.
+        other = setup.policy('other-gpg', [{'type': 'signedBy', 'keyType': 'GPGKeys', 'keyData': base64_of_other_key(tmp_path)}])
+        failed(run_module('image_pull', dict(name=dest, insecure=True, signature_policy=other, registries_d=web.registries_d,
+                                             policy='always')), 'signature-1', 'not in the policy')
+    finally:
+        remove_image(dest)
+
+
+def base64_of_other_key(tmp_path):
+    """A GPG public key that did not sign anything here (made in a throw-away GNUPGHOME)."""
+    import base64
+    home = str(tmp_path / 'other-gnupg')
+    os.mkdir(home, 0o700)
+    env = {'GNUPGHOME': home}
+    run(['gpg', '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', 'Other <other@example.com>',
+         'ed25519', 'sign', 'never'], env=env)
+    data = subprocess.run(['gpg', '--batch', '--export'], env=dict(os.environ, **env), stdout=subprocess.PIPE, check=True).stdout
+    run(['gpgconf', '--kill', 'gpg-agent'], env=env, check=False)
+    return base64.b64encode(data).decode()
+
+
+# -- container_state under a signature policy ----------------------------------------------------------------------
+
+LOOP = ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.2; done']
+
+
+def container_image(name):
+    proc = podman('container', 'inspect', '--format', '{{.Image}} {{.State.Status}}', name, check=False)
+    return tuple(proc.stdout.split()) if proc.returncode == 0 else None
+
+
+def test_container_state_pulls_only_signed_images(setup, web, keys, run_module, tmp_path):
+    reg = setup.registry
+    repo = 'sig/cs-%s' % uuid.uuid4().hex[:8]
+    src = fresh_image(reg, '%s-src:1' % repo, tmp_path)
+    dest = '%s/%s:1' % (reg.host, repo)
+    ok(run_module('image_copy', dict(src='docker://' + src.ref, dest='docker://' + dest, src_insecure=True, dest_insecure=True,
+                                     sign_by=keys.fingerprint, sign_passphrase_file=keys.passphrase_file, gpg_home=keys.gnupg,
+                                     registries_d=web.registries_d)))
+    name = 'podkit-sigcs-%s' % uuid.uuid4().hex[:8]
+    args = dict(name=name, image=dest, command=LOOP, stop_timeout=5, network=['none'], pull='missing', insecure=True,
+                signature_policy=setup.gpg_policy, registries_d=web.registries_d)
+    try:
+        check = ok(run_module('container_state', args, check=True))
+        assert check['changed'] is True and check['actions'] == ['pull', 'create', 'start']
+        assert check['signatures'][0]['key'] == keys.fingerprint and container_image(name) is None
+        assert podman('image', 'exists', dest, check=False).returncode != 0
+        first = ok(run_module('container_state', args))
+        assert first['actions'] == ['pull', 'create', 'start'] and first['signatures'][0]['identity'] == dest
+        image_id = podman('image', 'inspect', '--format', '{{.Id}}', dest).stdout.strip()
+        assert container_image(name) == (image_id, 'running')
+        assert ok(run_module('container_state', dict(args, pull='newer')))['changed'] is False
+
+        # The tag moves to an unsigned image: check mode predicts the refusal, the run refuses; nothing is pulled and
+        # the container keeps running the signed image.
+        fresh_image(reg, '%s:1' % repo, tmp_path)
+        predicted = failed(run_module('container_state', dict(args, pull='newer'), check=True), 'not signed', 'no simple signature')
+        refused = failed(run_module('container_state', dict(args, pull='newer')), 'not signed', 'no simple signature')
+        assert repo in refused['msg']
+        assert podman('image', 'inspect', '--format', '{{.Id}}', dest).stdout.strip() == image_id
+        assert container_image(name) == (image_id, 'running')
+        # pull: missing with the image local asks nobody and changes nothing.
+        assert ok(run_module('container_state', args))['changed'] is False
+    finally:
+        podman('rm', '--force', '--time', '0', name, check=False)
+        remove_image(dest)
+    secret_scan([check, first, predicted, refused], [GPG_PASSPHRASE])
