@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: podkit.containers contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""image_pull's core, and the ``pull: newer`` check of container_state (internal; no stable API).
+"""image_pull's core, and container_state's pulls (ContainerPull) (internal; no stable API).
 
 Whether to pull is decided here, in Python: the registry is asked for the tag's current digest with one
 HEAD per place tried, and that digest is looked up in the local image's RepoDigests for the repository.
