@@ -36,6 +36,7 @@ description:
 author:
   - podkit.containers maintainers (@podkit)
 extends_documentation_fragment:
+  - podkit.containers.container_spec
   - podkit.containers.auth
   - podkit.containers.signatures
   - podkit.containers.attributes
@@ -80,10 +81,6 @@ options:
       - A string is split like a shell would; a list is used as is.
       - When not set, the image's C(CMD) is used and not compared.
     type: raw
-  entrypoint:
-    description:
-      - Entrypoint to use instead of the image's C(ENTRYPOINT), as a list (or a string split like a shell would).
-    type: raw
   env:
     description:
       - Environment variables. Only the variables given here are compared with the container; variables from
@@ -110,24 +107,6 @@ options:
     description:
       - Labels. Only the labels given here are compared; labels from the image are merged by podman and are not changes.
     type: dict
-  user:
-    description:
-      - User (and group), C(user[:group]) by name or id.
-    type: str
-  workdir:
-    description:
-      - Working directory inside the container.
-    type: str
-  network:
-    description:
-      - Network mode (V(bridge), V(host), V(none), V(slirp4netns), V(private), C(container:<name>)) or names of
-        podman networks to connect to.
-    type: list
-    elements: str
-  hostname:
-    description:
-      - Host name inside the container.
-    type: str
   restart_policy:
     description:
       - Restart policy, V(no), V(always), V(unless-stopped), V(on-failure) or C(on-failure:N).
@@ -140,14 +119,6 @@ options:
     description:
       - Seconds to wait after the stop signal before the container is killed. Fixed when the container is created.
     type: int
-  memory:
-    description:
-      - Memory limit, in bytes or with a unit (V(512m), V(1g)). Units are binary (1k = 1024).
-    type: str
-  cpus:
-    description:
-      - Number of CPUs the container may use (V(1.5)).
-    type: float
   healthcheck:
     description:
       - Health check. Only the keys given are compared.
@@ -318,7 +289,9 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.podkit.containers.plugins.module_utils.common import AUTH_ARGSPEC, registry_options, require_registry_libs, run_module
+from ansible_collections.podkit.containers.plugins.module_utils.common import (
+    AUTH_ARGSPEC, CONTAINER_SPEC_ARGSPEC, registry_options, require_registry_libs, run_module,
+)
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.container import ContainerManager
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
 
@@ -328,28 +301,7 @@ def main():
         name=dict(type='str', required=True),
         image=dict(type='str'),
         state=dict(type='str', default='started', choices=['present', 'started', 'stopped', 'paused', 'restarted', 'absent']),
-        command=dict(type='raw'),
-        entrypoint=dict(type='raw'),
-        env=dict(type='dict'),
-        ports=dict(type='list', elements='str'),
-        volumes=dict(type='list', elements='str'),
-        labels=dict(type='dict'),
-        user=dict(type='str'),
-        workdir=dict(type='str'),
-        network=dict(type='list', elements='str'),
-        hostname=dict(type='str'),
         restart_policy=dict(type='str'),
-        stop_signal=dict(type='str'),
-        stop_timeout=dict(type='int'),
-        memory=dict(type='str'),
-        cpus=dict(type='float'),
-        healthcheck=dict(type='dict', options=dict(
-            test=dict(type='raw', required=True),
-            interval=dict(type='str'),
-            timeout=dict(type='str'),
-            retries=dict(type='int'),
-            start_period=dict(type='str'),
-        )),
         pull=dict(type='str', default='missing', choices=['missing', 'newer', 'always', 'never']),
         platform=dict(type='str'),
         recreate=dict(type='bool', default=False),
@@ -359,6 +311,7 @@ def main():
         signature_policy=dict(type='path'),
         registries_d=dict(type='path'),
     )
+    argument_spec.update(CONTAINER_SPEC_ARGSPEC)
     # Credentials and TLS for pulls: the same options, handed to podman the same way, as image_pull.
     argument_spec.update(AUTH_ARGSPEC)
     module = AnsibleModule(

@@ -40,6 +40,7 @@ description:
 author:
   - podkit.containers contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - podkit.containers.container_spec
   - podkit.containers.attributes
   - podkit.containers.attributes.actiongroup_podman
 attributes:
@@ -156,84 +157,6 @@ options:
         when not found) and for O(from_container).
     type: str
     default: podman
-  command:
-    description:
-      - Command (arguments after the image). A string is split like a shell would, a list is taken as is.
-    type: raw
-  entrypoint:
-    description:
-      - Entrypoint, a string (split like a shell would) or a list.
-    type: raw
-  env:
-    description:
-      - Environment variables of the container.
-    type: dict
-  ports:
-    description:
-      - Published ports, C([[ip:][host_port]:]container_port[/protocol]).
-    type: list
-    elements: str
-  volumes:
-    description:
-      - Volumes, C(source:dest[:options]) (a host path or a named volume) or C(dest) (anonymous).
-    type: list
-    elements: str
-  labels:
-    description:
-      - Labels of the container.
-    type: dict
-  user:
-    description:
-      - User (and group) in the container, C(user[:group]).
-    type: str
-  workdir:
-    description:
-      - Working directory in the container.
-    type: str
-  network:
-    description:
-      - Network mode or names of podman networks.
-    type: list
-    elements: str
-  hostname:
-    description:
-      - Host name in the container.
-    type: str
-  stop_signal:
-    description:
-      - Signal that stops the container, by name or number.
-    type: str
-  memory:
-    description:
-      - Memory limit (V(512m), V(1g); binary units).
-    type: str
-  cpus:
-    description:
-      - Number of CPUs.
-    type: float
-  healthcheck:
-    description:
-      - Health check of the container.
-    type: dict
-    suboptions:
-      test:
-        description:
-          - Command; a string runs through the container's shell, a list is executed directly, V(NONE) disables
-            the image's health check.
-        type: raw
-        required: true
-      interval:
-        description: Time between checks (V(30s)).
-        type: str
-      timeout:
-        description: Time a check may take.
-        type: str
-      retries:
-        description: Consecutive failures before the container is unhealthy.
-        type: int
-      start_period:
-        description: Start-up time during which failures are not counted.
-        type: str
 notes:
   - Values are written with systemd's quoting - words with blanks or quotes are double-quoted, C(%) becomes
     C(%%) and C($) becomes C($$) in command lines - so they reach podman unchanged. A value with a newline or
@@ -329,7 +252,7 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.podkit.containers.plugins.module_utils.common import run_module
+from ansible_collections.podkit.containers.plugins.module_utils.common import CONTAINER_SPEC_ARGSPEC, run_module
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.systemd_install import generate
 
 
@@ -345,7 +268,6 @@ def main():
         from_container=dict(type='bool', default=False),
         restart_policy=dict(type='str', default='on-failure'),
         restart_sec=dict(type='str'),
-        stop_timeout=dict(type='int'),
         after=dict(type='list', elements='str'),
         wants=dict(type='list', elements='str'),
         requires=dict(type='list', elements='str'),
@@ -353,27 +275,8 @@ def main():
         auth_file=dict(type='path'),
         daemon_reload=dict(type='bool', default=True),
         executable=dict(type='str', default='podman'),
-        command=dict(type='raw'),
-        entrypoint=dict(type='raw'),
-        env=dict(type='dict'),
-        ports=dict(type='list', elements='str'),
-        volumes=dict(type='list', elements='str'),
-        labels=dict(type='dict'),
-        user=dict(type='str'),
-        workdir=dict(type='str'),
-        network=dict(type='list', elements='str'),
-        hostname=dict(type='str'),
-        stop_signal=dict(type='str'),
-        memory=dict(type='str'),
-        cpus=dict(type='float'),
-        healthcheck=dict(type='dict', options=dict(
-            test=dict(type='raw', required=True),
-            interval=dict(type='str'),
-            timeout=dict(type='str'),
-            retries=dict(type='int'),
-            start_period=dict(type='str'),
-        )),
     )
+    argument_spec.update(CONTAINER_SPEC_ARGSPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
