@@ -6,8 +6,9 @@
          skopeo's, counted in the registries' access logs) and time (the engine in-process vs skopeo's whole process).
   rss    peak RSS (ru_maxrss) of a process running the engine on a single 1 GiB layer, and of skopeo doing the same.
 
-Medians of RUNS runs (default 5). Prints the numbers and writes them into docs/performance.md between markers.
-Environment: PODKIT_BENCH_RUNS, PODKIT_BENCH_MIB (cold image size), PODKIT_BENCH_RSS_MIB (single layer size),
+Medians of RUNS runs (default 5). Prints the numbers, saves them with every run's value as
+bench/results/copy-<time>.json (bench_results.py; bench/plot.py draws them) and writes them into docs/performance.md
+between markers. Environment: PODKIT_BENCH_RUNS, PODKIT_BENCH_MIB (cold image size), PODKIT_BENCH_RSS_MIB (single layer size),
 PODKIT_BENCH_NO_DOCS=1 to leave the docs alone.
 """
 from __future__ import absolute_import, division, print_function
@@ -27,6 +28,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 COLLECTIONS_ROOT = os.path.abspath(os.path.join(ROOT, '..', '..', '..'))
 
+import bench_results  # noqa: E402  pylint: disable=wrong-import-position
 import images  # noqa: E402  pylint: disable=wrong-import-position
 import registry_server  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -95,6 +97,7 @@ def median(values):
 
 def main():
     work = tempfile.mkdtemp(prefix='podkit-bench-')
+    loadavg_start = os.getloadavg()[0]
     authfile = registry_server.write_authfile(os.path.join(work, 'auth.json'), {})
     os.environ['REGISTRY_AUTH_FILE'] = authfile
     regs = []
@@ -164,7 +167,18 @@ def main():
             'warm_engine_requests': median(warm_engine_req), 'warm_skopeo_requests': median(warm_skopeo_req),
             'warm_engine_s': median(warm_engine_s), 'warm_skopeo_s': median(warm_skopeo_s),
             'rss_engine_mib': median(rss_engine), 'rss_skopeo_mib': median(rss_skopeo),
+            'date': time.strftime('%Y-%m-%d'), 'nproc': os.cpu_count(), 'python': sys.version.split()[0],
+            'skopeo': subprocess.run(['skopeo', '--version'], stdout=subprocess.PIPE, universal_newlines=True,
+                                     check=False).stdout.strip(),
+            'loadavg_start': loadavg_start, 'loadavg_end': os.getloadavg()[0],
         }
+        # Every run in round order: engine and skopeo of round i ran back to back (per-round ratios).
+        all_runs = {
+            'cold_engine_s': cold_engine, 'cold_skopeo_s': cold_skopeo, 'warm_engine_s': warm_engine_s,
+            'warm_skopeo_s': warm_skopeo_s, 'warm_engine_requests': warm_engine_req, 'warm_skopeo_requests': warm_skopeo_req,
+            'rss_engine_mib': rss_engine, 'rss_skopeo_mib': rss_skopeo,
+        }
+        bench_results.save('copy', numbers, all_runs=all_runs)
         report(numbers)
     finally:
         for reg in regs:
@@ -173,13 +187,13 @@ def main():
 
 
 def report(n):
-    skopeo_version = subprocess.run(['skopeo', '--version'], stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout.strip()
     lines = [
         START,
-        '### image_copy vs skopeo copy (measured by `make bench`, %s)' % time.strftime('%Y-%m-%d'),
+        '### image_copy vs skopeo copy (measured by `make bench`, %s)' % n['date'],
         '',
-        'Two local plain-http registries (distribution 2.8) on 127.0.0.1; medians of %d runs; python %s, %s.'
-        % (n['runs'], sys.version.split()[0], skopeo_version),
+        'Two local plain-http registries (distribution 2.8) on 127.0.0.1; medians of %d runs; %d cores (nproc), python %s, '
+        '%s. Load average (1 min) at start/end: %.1f/%.1f.'
+        % (n['runs'], n['nproc'], n['python'], n['skopeo'], n['loadavg_start'], n['loadavg_end']),
         '',
         '| measurement | image_copy engine | skopeo | ratio (engine / skopeo) |',
         '|---|---|---|---|',

@@ -17,6 +17,9 @@ podkit and its stat floor run with the ansible-core of the test venv (scripts/bo
 and a second stat floor with the ``ansible`` package (ANSIBLE_PACKAGE) in a separate venv created under
 ~/.cache/podkit/bench-venv-<hash> when missing. Each ratio divides by the floor of the same venv.
 
+The numbers, every run's time included, are also saved as bench/results/lifecycle-<time>.json (bench_results.py;
+bench/plot.py draws them).
+
 Environment: PODKIT_BENCH_LIFECYCLE_RUNS (default 7), PODKIT_BENCH_NO_DOCS=1 to leave docs/performance.md alone,
 PODKIT_BENCH_VENV to use another venv for containers.podman.
 """
@@ -39,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 
+import bench_results  # noqa: E402  pylint: disable=wrong-import-position
 import images  # noqa: E402  pylint: disable=wrong-import-position
 import registry_server  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -53,6 +57,8 @@ DOCS = os.path.join(ROOT, 'docs', 'performance.md')
 START = '<!-- lifecycle-bench:start -->'
 END = '<!-- lifecycle-bench:end -->'
 GROUPS = ('image', 'container', 'generate', 'manifest', 'network', 'pod', 'volume')
+# The issue's figures (play / stat floor): targets for podkit, its measurement of containers.podman.
+TARGETS = {'noop_podkit': 1.25, 'pull_podkit': 1.2, 'noop_upstream': 1.96, 'pull_upstream': 1.34}
 RECAP_RE = re.compile(r'^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
 
 CONTAINERS_CONF = """\
@@ -331,6 +337,7 @@ def main():
         numbers['all_runs_s'] = dict((key, [round(v, 3) for v in values]) for key, values in sorted(times.items()))
         numbers['podman_calls'] = calls
         numbers['moved'] = moved
+        bench_results.save('lifecycle', numbers, targets=TARGETS)
         report(numbers)
     finally:
         for name in names:
@@ -359,9 +366,9 @@ def report(n):
     calls, moved = n['podman_calls'], n['moved']
     rows = [
         ('no-op, %d running containers, state started' % CONTAINERS, 'container_state', 'noop_podkit', 'noop_floor_podkit',
-         '1.25', 'podman_container', 'noop_upstream', 'noop_floor_upstream', '1.96'),
-        ('image up to date, one task', 'image_pull (policy newer)', 'pull_podkit', 'pull_floor_podkit', '1.2',
-         'podman_image (defaults)', 'pull_upstream', 'pull_floor_upstream', '1.34'),
+         TARGETS['noop_podkit'], 'podman_container', 'noop_upstream', 'noop_floor_upstream', TARGETS['noop_upstream']),
+        ('image up to date, one task', 'image_pull (policy newer)', 'pull_podkit', 'pull_floor_podkit', TARGETS['pull_podkit'],
+         'podman_image (defaults)', 'pull_upstream', 'pull_floor_upstream', TARGETS['pull_upstream']),
     ]
     lines = [
         START,
@@ -381,10 +388,10 @@ def report(n):
         '|---|---|---|---|---|---|---|',
     ]
     for what, mine, key, floor, target, theirs, their_key, their_floor, their_target in rows:
-        lines.append('| %s | podkit.containers.%s | %.2f s | %.2f s | %.2f | **%s** | <= %s |'
+        lines.append('| %s | podkit.containers.%s | %.2f s | %.2f s | %.2f | **%s** | <= %g |'
                      % (what, mine, n[key + '_s'], n[floor + '_s'], _ratio(n[key + '_s'], n[floor + '_s']),
                         _paired(n, key, floor), target))
-        lines.append('| %s | containers.podman.%s | %.2f s | %.2f s | %.2f | %s | ~ %s |'
+        lines.append('| %s | containers.podman.%s | %.2f s | %.2f s | %.2f | %s | ~ %g |'
                      % (what, theirs, n[their_key + '_s'], n[their_floor + '_s'],
                         _ratio(n[their_key + '_s'], n[their_floor + '_s']), _paired(n, their_key, their_floor), their_target))
     lines += [
