@@ -112,7 +112,11 @@ class ContainerManager(object):
         desired = self._param('state', 'started')
         spec = ContainerSpec.from_params(self.params)
         name = spec.name
-        container = self.engine.inspect_container(name)
+        local = None
+        if desired != 'absent' and spec.image:
+            container, local = self.engine.inspect_container_and_image(name, spec.image)
+        else:
+            container = self.engine.inspect_container(name)
         current = normalize_status(container)
         diff_before = {'state': current}
         diff_after = {}
@@ -127,7 +131,6 @@ class ContainerManager(object):
         else:
             if not spec.image:
                 raise ConfigError('image is required for state %s' % desired, option='image')
-            local = self.engine.inspect_image(spec.image)
             pull_now, pull_changes = self._pull_needed(spec.image, local)
             image = local
             if pull_now:

@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import shutil
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import PodmanError, PodmanNotFoundError
@@ -22,6 +23,7 @@ NOT_INSTALLED_MSG = 'podman is not installed on the target (or not in PATH): ins
 
 # What podman 4.x prints when the object of an inspect does not exist (rc 125 for all of them).
 _NOT_FOUND_MARKERS = ('no such container', 'no such object', 'image not known', 'no such image', 'not found')
+_MISSING_OBJECT = re.compile(r'no such object: "([^"]*)"')
 
 
 def _first_line(text):
@@ -88,6 +90,30 @@ class PodmanEngine(object):
     def inspect_image(self, ref):
         """The image's ``podman image inspect`` object, or None when it is not in local storage."""
         return self._inspect('image', ref)
+
+    def inspect_container_and_image(self, name, image):
+        """(container or None, image or None) with one podman process instead of two.
+
+        A no-op task is mostly these lookups (docs/performance.md), so they share one ``podman inspect``. podman
+        prints the objects it found, in argument order, and one "no such object" line per argument it did not
+        find; when that accounting does not add up, the two lookups are made separately.
+        """
+        argv = [self.executable, 'inspect', '--format', 'json', name, image]
+        rc, out, err = self._run_command(argv, env=None)
+        missing = set(_MISSING_OBJECT.findall(err or ''))
+        try:
+            objects = json.loads(out or '[]')
+        except ValueError:
+            objects = None
+        found = [ref for ref in (name, image) if ref not in missing]
+        unexplained = rc != 0 and not missing
+        if objects is None or unexplained or len(found) != len(objects) or name == image:
+            return self.inspect_container(name), self.inspect_image(image)
+        by_ref = dict(zip(found, objects))
+        container = by_ref.get(name)
+        if container is not None and 'State' not in container:
+            container = None  # ``name`` is an image, not a container
+        return container, by_ref.get(image)
 
     def version(self):
         out = self._run(['version', '--format', 'json'], 'podman version failed')

@@ -69,6 +69,33 @@ def test_inspect_missing_is_none_and_other_errors_raise():
     assert err.value.cmd == ['/usr/bin/podman', 'container', 'inspect', '--format', 'json', 'web']
 
 
+C_OBJ = {'Id': 'c1', 'Name': 'web', 'State': {'Status': 'running'}}
+I_OBJ = {'Id': 'i1', 'RepoTags': ['r.example/a:1']}
+NO = 'Error: inspecting object: no such object: "%s"\n'
+
+
+@pytest.mark.parametrize('answer, expected', [
+    # podman's answers as seen from podman 4.3.1 (rc, stdout, stderr): found objects in argument order.
+    ((0, json.dumps([C_OBJ, I_OBJ]), ''), (C_OBJ, I_OBJ)),
+    ((125, json.dumps([I_OBJ]), NO % 'web'), (None, I_OBJ)),
+    ((0, json.dumps([C_OBJ]), 'error inspecting object: no such object: "r.example/a:1"\n'), (C_OBJ, None)),
+    ((125, '[]', NO % 'web' + NO % 'r.example/a:1'), (None, None)),
+    # ``web`` names an image, not a container
+    ((0, json.dumps([I_OBJ, I_OBJ]), ''), (None, I_OBJ)),
+])
+def test_inspect_container_and_image_one_call(answer, expected):
+    eng = engine([answer])
+    assert eng.inspect_container_and_image('web', 'r.example/a:1') == expected
+    assert eng._run_command.calls == [['/usr/bin/podman', 'inspect', '--format', 'json', 'web', 'r.example/a:1']]
+
+
+def test_inspect_container_and_image_falls_back_when_the_answer_does_not_add_up():
+    eng = engine([(125, '', 'Error: something else\n'),
+                  (0, json.dumps([C_OBJ]), ''), (0, json.dumps([I_OBJ]), '')])
+    assert eng.inspect_container_and_image('web', 'r.example/a:1') == (C_OBJ, I_OBJ)
+    assert [argv[1:3] for argv in eng._run_command.calls] == [['inspect', '--format'], ['container', 'inspect'], ['image', 'inspect']]
+
+
 def test_failure_message_uses_the_error_line():
     eng = engine([(125, '', 'time="x" level=warning msg="retrying"\nError: name "web" is in use\n')])
     with pytest.raises(PodmanError) as err:
@@ -119,6 +146,9 @@ class FakeEngine(object):
 
     def inspect_container(self, name):
         return copy.deepcopy(self.container)
+
+    def inspect_container_and_image(self, name, image):
+        return self.inspect_container(name), self.inspect_image(image)
 
     def inspect_image(self, ref):
         return self.images.get(ref)

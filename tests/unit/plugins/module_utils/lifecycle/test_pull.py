@@ -420,6 +420,9 @@ class ManagerEngine(object):
     def inspect_image(self, ref):
         return self.image
 
+    def inspect_container_and_image(self, name, image):
+        return self.inspect_container(name), self.inspect_image(image)
+
 
 def test_resolver_drives_container_manager_pull_newer():
     serve(NEW)
