@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import importlib
+import importlib.util
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -82,7 +83,11 @@ def require_registry_libs(module, jsonschema_needed=True):
     error = _import_error('requests')
     if error is not None:
         module.fail_json(msg=missing_required_lib('requests'), exception=str(error))
-    error = _import_error('jsonschema') if jsonschema_needed else None
+    # jsonschema is only imported to explain a manifest that fails validation (registry/manifest.py), so
+    # knowing that it is installed is enough here and saves importing it on every task.
+    error = None
+    if jsonschema_needed and importlib.util.find_spec('jsonschema') is None:
+        error = ImportError('No module named jsonschema')
     if error is not None:
         module.fail_json(msg=missing_required_lib('jsonschema'), exception=str(error))
 
