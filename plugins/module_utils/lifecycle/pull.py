@@ -270,7 +270,7 @@ def signature_policy(signatures):
     ``signatures`` None, or without a policy path and without a default policy file."""
     if signatures is None:
         return None
-    from ansible_collections.podkit.containers.plugins.module_utils.signatures.verify import load_policy
+    from ansible_collections.podkit.containers.plugins.module_utils.signatures.policy import load_policy
     return load_policy(signatures.get('policy'))
 
 
@@ -281,10 +281,12 @@ def verify_signatures(signatures, policy, asked, digest, pool, options):
     ``options``' TLS choices), sigstore attachments from the registry."""
     if policy is None:
         return None
+    from ansible_collections.podkit.containers.plugins.module_utils.signatures.policy import requires_verification
+    if not requires_verification(policy, asked):
+        return None
+    # The verification code (gpg, sigstore attachments, cryptography) only for a policy that asks for signatures.
     from ansible_collections.podkit.containers.plugins.module_utils.signatures import verify as sigverify
     from ansible_collections.podkit.containers.plugins.module_utils.signatures.registries_d import RegistriesD, WebLookaside
-    if not sigverify.requires_verification(policy, asked):
-        return None
     registries = RegistriesD.load(signatures.get('registries_d'))
     return sigverify.verify_image(asked, digest, pool.get(asked.registry, False), policy, registries, signatures.get('run_command'),
                                   http_get=WebLookaside(options))
@@ -521,7 +523,7 @@ class ContainerPull(object):
         policy = signature_policy(self.signatures)
         if policy is None:
             return None
-        from ansible_collections.podkit.containers.plugins.module_utils.signatures.verify import requires_verification
+        from ansible_collections.podkit.containers.plugins.module_utils.signatures.policy import requires_verification
         candidates, dummy = candidates_for(image_text(image), self.conf)
         if not any(requires_verification(policy, asked) for asked, dummy in candidates):
             return None

@@ -203,3 +203,22 @@ class Policy(object):
         if '' in self.docker:
             return '', self.docker['']
         return 'default', self.default
+
+
+def load_policy(path=None):
+    """The Policy of ``path`` (must be readable), else of the default location when it exists; None without one.
+
+    Here and not in verify.py: a policy that asks nothing of an image (insecureAcceptAnything, podman's default)
+    must not cost a task the import of the verification code (gpg, sigstore, cryptography)."""
+    if path:
+        return Policy.load(path)
+    default = default_path()
+    return Policy.load(default) if os.path.isfile(default) else None
+
+
+def requires_verification(policy, ref):
+    """Whether ``policy`` asks more than insecureAcceptAnything of the registry image ``ref``."""
+    if policy is None:
+        return False
+    dummy, requirements = policy.requirements_for(ref)
+    return any(req.type != 'insecureAcceptAnything' for req in requirements)

@@ -49,12 +49,6 @@ except ImportError:  # pragma: no cover - depends on the target
     requests = None
     HAS_REQUESTS = False
 
-try:
-    import yaml
-    HAS_YAML = True
-except ImportError:  # pragma: no cover - depends on the target
-    yaml = None
-    HAS_YAML = False
 
 SYSTEM_DIR = '/etc/containers/registries.d'
 USER_DIR = '~/.config/containers/registries.d'
@@ -174,7 +168,11 @@ class RegistriesD(object):
 
 
 def _load_yaml(path):
-    if not HAS_YAML:
+    # PyYAML is imported only when a registries.d file is there to read: policy.py (and with it every pull) imports
+    # this module for scopes_for.
+    try:
+        import yaml
+    except ImportError:  # pragma: no cover - depends on the target
         raise ConfigError('reading %s needs the Python library PyYAML on the target' % path, path=path)
     try:
         with open(path) as handle:

@@ -176,21 +176,3 @@ def list_signatures(ref, digest, client, registries, http_get=None):
                 entry['error'] = str(exc)
             out.append(entry)
     return out
-
-
-def load_policy(path=None):
-    """The Policy of ``path`` (must be readable), else of the default location when it exists; None without one."""
-    from ansible_collections.podkit.containers.plugins.module_utils.signatures.policy import Policy, default_path
-    import os
-    if path:
-        return Policy.load(path)
-    default = default_path()
-    return Policy.load(default) if os.path.isfile(default) else None
-
-
-def requires_verification(policy, ref):
-    """Whether ``policy`` asks more than insecureAcceptAnything of the registry image ``ref``."""
-    if policy is None:
-        return False
-    dummy, requirements = policy.requirements_for(ref)
-    return any(req.type != 'insecureAcceptAnything' for req in requirements)

@@ -17,8 +17,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import Co
 from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
 from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import parse_reference
 from ansible_collections.podkit.containers.plugins.module_utils.signatures import registries_d as rd
-from ansible_collections.podkit.containers.plugins.module_utils.signatures.policy import Policy
-from ansible_collections.podkit.containers.plugins.module_utils.signatures.verify import requires_verification
+from ansible_collections.podkit.containers.plugins.module_utils.signatures.policy import Policy, requires_verification
 
 DIGEST = 'sha256:' + '12' * 32
 
