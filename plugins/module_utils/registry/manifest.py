@@ -25,7 +25,13 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     ManifestError,
     NotFoundError,
 )
-from ansible_collections.podkit.containers.plugins.module_utils.registry import _schemas
+
+
+def _load_schemas():
+    """The _schemas module, imported on first validation: a HEAD (image_pull's no-op) never validates, and
+    AnsiballZ compiles every imported module_util from source on every task (no .pyc in its zip)."""
+    from ansible_collections.podkit.containers.plugins.module_utils.registry import _schemas as schemas
+    return schemas
 
 
 def _jsonschema():
@@ -82,13 +88,14 @@ LAYER_TYPES = (OCI_LAYER_TAR, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_LAYER_NONDIST_
 # Content types that say nothing about the manifest kind: fall back to the document.
 _GENERIC_TYPES = ('', 'application/json', 'text/plain', 'application/octet-stream', 'binary/octet-stream')
 
+# The _schemas attribute validating each media type.
 _SCHEMAS = {
-    OCI_MANIFEST: _schemas.OCI_MANIFEST,
-    OCI_INDEX: _schemas.OCI_INDEX,
-    DOCKER_MANIFEST: _schemas.DOCKER_MANIFEST,
-    DOCKER_MANIFEST_LIST: _schemas.DOCKER_MANIFEST_LIST,
-    DOCKER_SCHEMA1: _schemas.DOCKER_SCHEMA1,
-    DOCKER_SCHEMA1_SIGNED: _schemas.DOCKER_SCHEMA1,
+    OCI_MANIFEST: 'OCI_MANIFEST',
+    OCI_INDEX: 'OCI_INDEX',
+    DOCKER_MANIFEST: 'DOCKER_MANIFEST',
+    DOCKER_MANIFEST_LIST: 'DOCKER_MANIFEST_LIST',
+    DOCKER_SCHEMA1: 'DOCKER_SCHEMA1',
+    DOCKER_SCHEMA1_SIGNED: 'DOCKER_SCHEMA1',
 }
 
 _HASHES = {'sha256': hashlib.sha256, 'sha512': hashlib.sha512}
@@ -433,7 +440,7 @@ def parse_manifest(raw, content_type=None, expected_digest=None, registry=None, 
         media_type = DOCKER_SCHEMA1_SIGNED if data.get('signatures') else DOCKER_SCHEMA1
     if media_type not in _SCHEMAS:
         raise ManifestError('%s has an unsupported media type %s' % (what, media_type or '(none)'), **kw)
-    validate(data, _SCHEMAS[media_type], what=what, **kw)
+    validate(data, getattr(_load_schemas(), _SCHEMAS[media_type]), what=what, **kw)
 
     algorithm = 'sha256'
     if expected_digest:
@@ -466,7 +473,7 @@ def parse_config(raw, expected_digest=None, registry=None, repository=None, what
         data = json.loads(raw.decode('utf-8'))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ManifestError('%s is not valid JSON: %s' % (what, _trim(str(exc))), **kw)
-    validate(data, _schemas.IMAGE_CONFIG, what=what, **kw)
+    validate(data, _load_schemas().IMAGE_CONFIG, what=what, **kw)
     return data
 
 

@@ -30,16 +30,29 @@ from ansible_collections.podkit.containers.plugins.module_utils.registry.referen
     parse_reference,
 )
 
-try:
-    import tomllib as _toml_module  # Python 3.11+
-except ImportError:  # pragma: no cover - depends on the Python version
-    try:
-        import tomli as _toml_module
-    except ImportError:
-        _toml_module = None
+_LOAD_ON_USE = object()
+_LOADED_PARSER = []
 
-# The TOML parser in use (a module with ``loads`` and ``TOMLDecodeError``), or None; tests replace it.
-TOML_PARSER = _toml_module
+# The TOML parser in use (a module with ``loads`` and ``TOMLDecodeError``), or None; tests replace it. By default
+# it is imported when a file is there to parse (_toml_parser), not with this module.
+TOML_PARSER = _LOAD_ON_USE
+
+
+def _toml_parser():
+    """TOML_PARSER, or when it is left to load on use, tomllib (Python 3.11+) or tomli, else None."""
+    if TOML_PARSER is not _LOAD_ON_USE:
+        return TOML_PARSER
+    if not _LOADED_PARSER:
+        try:
+            import tomllib as parser  # Python 3.11+
+        except ImportError:  # pragma: no cover - depends on the Python version
+            try:
+                import tomli as parser
+            except ImportError:
+                parser = None
+        _LOADED_PARSER.append(parser)
+    return _LOADED_PARSER[0]
+
 
 SYSTEM_REGISTRIES_CONF = '/etc/containers/registries.conf'
 USER_REGISTRIES_CONF = os.path.join('.config', 'containers', 'registries.conf')
@@ -101,8 +114,7 @@ def _no_parser_reason(path):
             "or use fully qualified image names" % (path, sys.version_info[0], sys.version_info[1]))
 
 
-def _parse_toml(path, text):
-    parser = TOML_PARSER
+def _parse_toml(path, text, parser):
     try:
         return parser.loads(text)
     except parser.TOMLDecodeError as err:
@@ -497,11 +509,12 @@ def load_registries_conf(path=None, env=None):
         if text is None:
             continue
         files.append(file_path)
-        if TOML_PARSER is None:
+        parser = _toml_parser()
+        if parser is None:
             unavailable = unavailable or _no_parser_reason(file_path)
             unparsed.append(text)
             continue
-        data = _parse_toml(file_path, text)
+        data = _parse_toml(file_path, text, parser)
         merged.apply(data, file_path)
     return RegistriesConf(
         unqualified_search_registries=merged.search,

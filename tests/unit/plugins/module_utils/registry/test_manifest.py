@@ -15,6 +15,7 @@ import pytest
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import DigestMismatchError, ManifestError, NotFoundError
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as m
+from ansible_collections.podkit.containers.plugins.module_utils.registry import _schemas
 
 D1 = 'sha256:' + 'a' * 64
 D2 = 'sha256:' + 'b' * 64
@@ -377,8 +378,8 @@ def _mutations(doc):
 
 
 @pytest.mark.parametrize('doc, schema', [
-    (OCI, m._schemas.OCI_MANIFEST), (V2S2, m._schemas.DOCKER_MANIFEST), (INDEX, m._schemas.OCI_INDEX),
-    (LIST, m._schemas.DOCKER_MANIFEST_LIST), (SCHEMA1, m._schemas.DOCKER_SCHEMA1), (CONFIG, m._schemas.IMAGE_CONFIG),
+    (OCI, _schemas.OCI_MANIFEST), (V2S2, _schemas.DOCKER_MANIFEST), (INDEX, _schemas.OCI_INDEX),
+    (LIST, _schemas.DOCKER_MANIFEST_LIST), (SCHEMA1, _schemas.DOCKER_SCHEMA1), (CONFIG, _schemas.IMAGE_CONFIG),
 ])
 def test_fast_schema_check_agrees_with_jsonschema(doc, schema):
     jsonschema = pytest.importorskip('jsonschema')
