@@ -119,29 +119,6 @@ options:
     description:
       - Seconds to wait after the stop signal before the container is killed. Fixed when the container is created.
     type: int
-  healthcheck:
-    description:
-      - Health check. Only the keys given are compared.
-    type: dict
-    suboptions:
-      test:
-        description:
-          - Command; a string runs through the container's shell (C(CMD-SHELL)), a list is executed directly,
-            V(NONE) disables the image's health check.
-        type: raw
-        required: true
-      interval:
-        description: Time between checks, as a duration (V(30s), V(1m30s)) or seconds.
-        type: str
-      timeout:
-        description: Time a check may take.
-        type: str
-      retries:
-        description: Consecutive failures before the container is unhealthy.
-        type: int
-      start_period:
-        description: Start-up time during which failures are not counted.
-        type: str
   pull:
     description:
       - When to pull O(image).
@@ -179,6 +156,7 @@ options:
     type: str
     default: podman
 notes:
+  - O(healthcheck) is compared key by key; only the keys given are compared.
   - Requires podman on the target. Works as root and rootless (run as the user that owns the containers).
   - Podman 4.3 cannot stop a paused container, so V(stopped) unpauses it first (or kills it with O(force_kill)).
 seealso:

@@ -55,40 +55,8 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  validate_certs:
-    description:
-      - Verify the registry's TLS certificate.
-    type: bool
-    default: true
-    aliases: [tls_verify]
-  ca_cert:
-    description:
-      - Path of a PEM CA bundle used to verify the registry's certificate.
-    type: path
-  client_cert:
-    description:
-      - Path of a PEM client certificate for registries that require mutual TLS. Use with O(client_key).
-    type: path
-  client_key:
-    description:
-      - Path of the PEM private key of O(client_cert).
-    type: path
-  insecure:
-    description:
-      - Allow plain C(http) (and unverified TLS) for this registry. Registries marked C(insecure) in
-        registries.conf are treated the same way.
-    type: bool
-    default: false
-  registries_conf:
-    description:
-      - Path of a containers-registries.conf(5) file to use instead of the default.
-    type: path
-  timeout:
-    description:
-      - Seconds to wait for the registry to answer one request.
-    type: float
-    default: 30
 extends_documentation_fragment:
+  - podkit.containers.auth
   - podkit.containers.attributes
   - podkit.containers.attributes.actiongroup_registry
 requirements:
