@@ -40,3 +40,20 @@ def latest(benchmark, directory=None):
     """Path of the newest results file of ``benchmark`` (the UTC time in the name sorts), or None."""
     paths = sorted(glob.glob(os.path.join(directory or results_dir(), '%s-*.json' % benchmark)))
     return paths[-1] if paths else None
+
+
+def write_docs_block(block, start, end, heading, default_docs):
+    """Put ``block`` (which begins with ``start`` and ends with ``end``) into docs/performance.md in place of the
+    previous one, or append it under ``heading``; PODKIT_SRC_DOCS names the file (the source tree's, when the
+    benchmark runs in the staged copy)."""
+    docs = os.environ.get('PODKIT_SRC_DOCS') or default_docs
+    text = ''
+    if os.path.exists(docs):
+        with open(docs) as f:
+            text = f.read()
+    if start in text and end in text:
+        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip('\n') + ('\n\n' if text else '# Performance\n\n') + '## %s\n\n' % heading + block + '\n'
+    with open(docs, 'w') as f:
+        f.write(text)

@@ -428,17 +428,7 @@ def report(n):
     print(block)
     if os.environ.get('PODKIT_BENCH_NO_DOCS'):
         return
-    docs = os.environ.get('PODKIT_SRC_DOCS') or DOCS
-    text = ''
-    if os.path.exists(docs):
-        with open(docs) as f:
-            text = f.read()
-    if START in text and END in text:
-        text = text[:text.index(START)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip('\n') + ('\n\n' if text else '# Performance\n\n') + '## Container lifecycle\n\n' + block + '\n'
-    with open(docs, 'w') as f:
-        f.write(text)
+    bench_results.write_docs_block(block, START, END, 'Container lifecycle', DOCS)
 
 
 if __name__ == '__main__':
