@@ -88,7 +88,26 @@ def validate_digest(digest, text=None):
                        % (_short(digest, 80), algorithm, length))
 
 
-class Reference(object):
+class _Value(object):
+    """Equality and hashing by ``_key()``, for the immutable value classes below."""
+
+    def _key(self):
+        raise NotImplementedError
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self):
+        return hash(self._key())
+
+
+class Reference(_Value):
     """A normalized docker reference: ``registry/repository[:tag][@digest]``."""
 
     __slots__ = ('registry', 'repository', 'tag', 'digest')
@@ -128,18 +147,6 @@ class Reference(object):
 
     def _key(self):
         return (self.registry, self.repository, self.tag, self.digest)
-
-    def __eq__(self, other):
-        if not isinstance(other, Reference):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
-    def __hash__(self):
-        return hash(self._key())
 
     def __str__(self):
         text = self.name
@@ -256,7 +263,7 @@ def api_host(registry):
     return registry
 
 
-class ImageLocation(object):
+class ImageLocation(_Value):
     """Where an image lives: a transport and its transport-specific fields.
 
     docker: ``reference``; oci / oci-archive: ``path`` and ``image_ref`` (or None);
@@ -278,18 +285,6 @@ class ImageLocation(object):
 
     def _key(self):
         return (self.transport, self.reference, self.path, self.image_ref, self.source_index)
-
-    def __eq__(self, other):
-        if not isinstance(other, ImageLocation):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
-    def __hash__(self):
-        return hash(self._key())
 
     def __str__(self):
         if self.transport == 'docker':
