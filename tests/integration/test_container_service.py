@@ -28,6 +28,7 @@ from ansible_runner import task_results
 from images import push
 from registry_server import free_port
 from systemd_manager import user_manager  # noqa: F401  pylint: disable=unused-import
+from test_container_state import _ensure_subids
 from tools import podman, secret_scan
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -375,8 +376,8 @@ def rootless(podman_env):
     except KeyError:
         proc = _sh(['useradd', '--create-home', '--shell', '/bin/sh', ROOTLESS_USER])
         assert proc.returncode == 0, proc.stderr
-        proc = _sh(['usermod', '--add-subuids', '500000-565535', '--add-subgids', '500000-565535', ROOTLESS_USER])
-        assert proc.returncode == 0, proc.stderr
+    # A fixed range could overlap another user's (newuidmap then fails): take a free one, as container_state does.
+    _ensure_subids(ROOTLESS_USER)
     user = pwd.getpwnam(ROOTLESS_USER)
     os.makedirs(SHARED, exist_ok=True)
     os.chmod(SHARED, 0o755)
