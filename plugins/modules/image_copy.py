@@ -370,7 +370,13 @@ diff:
   sample: {before: "absent\n", after: "sha256:7c3b...\n"}
 '''
 
+import gc
+
 from ansible.module_utils.basic import AnsibleModule
+
+# Everything imported so far lives until this short process exits; frozen, it is not rescanned by the garbage
+# collector while podkit's module_utils are compiled and run (~15-20 ms per task, docs/performance.md).
+gc.freeze()
 
 from ansible_collections.podkit.containers.plugins.module_utils.common import registry_options, require_registry_libs, run_module
 from ansible_collections.podkit.containers.plugins.module_utils.copy.engine import copy_image

@@ -250,7 +250,13 @@ diff:
     after_header: /etc/systemd/system/container-web.service
 '''
 
+import gc
+
 from ansible.module_utils.basic import AnsibleModule
+
+# Everything imported so far lives until this short process exits; frozen, it is not rescanned by the garbage
+# collector while podkit's module_utils are compiled and run (~15-20 ms per task, docs/performance.md).
+gc.freeze()
 
 from ansible_collections.podkit.containers.plugins.module_utils.common import CONTAINER_SPEC_ARGSPEC, run_module
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.systemd_install import generate
