@@ -9,26 +9,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import importlib
 import importlib.util
 
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import PodkitError
 from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
-
-
-def _import_error(name):
-    """None when library ``name`` imports, else its ImportError.
-
-    Imported when a module asks, not when this file is: requests + jsonschema cost ~0.2 s of CPU per task
-    (python -X importtime), which container_state with pull other than newer never uses.
-    """
-    try:
-        importlib.import_module(name)
-    except ImportError as exc:  # pragma: no cover - depends on the target
-        return exc
-    return None
 
 
 # Options shared by every module that talks to a registry (doc fragment: podkit.containers.auth).
@@ -79,17 +65,15 @@ def registry_options(params, prefix=''):
 
 
 def require_registry_libs(module, jsonschema_needed=True):
-    """Fail with the standard message when requests (or jsonschema) is missing on the target."""
-    error = _import_error('requests')
-    if error is not None:
-        module.fail_json(msg=missing_required_lib('requests'), exception=str(error))
-    # jsonschema is only imported to explain a manifest that fails validation (registry/manifest.py), so
-    # knowing that it is installed is enough here and saves importing it on every task.
-    error = None
-    if jsonschema_needed and importlib.util.find_spec('jsonschema') is None:
-        error = ImportError('No module named jsonschema')
-    if error is not None:
-        module.fail_json(msg=missing_required_lib('jsonschema'), exception=str(error))
+    """Fail with the standard message when requests (or jsonschema) is not installed on the target.
+
+    Only looked up, not imported: requests is imported where the first registry client is made (~50 ms, which
+    image_pull spends while podman inspects), jsonschema only to explain a manifest that fails validation
+    (registry/manifest.py). A requests that is installed but does not import fails there, with its ImportError.
+    """
+    for name, needed in (('requests', True), ('jsonschema', jsonschema_needed)):
+        if needed and importlib.util.find_spec(name) is None:
+            module.fail_json(msg=missing_required_lib(name), exception='No module named %s' % name)
 
 
 def run_module(module, func, *args, **kwargs):

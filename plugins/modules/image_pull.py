@@ -230,7 +230,8 @@ from ansible_collections.podkit.containers.plugins.module_utils.common import (
     AUTH_ARGSPEC, registry_options, require_registry_libs, run_module,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import POLICIES, pull_image
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import POLICIES
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull_archive import pull_image
 
 
 def main():

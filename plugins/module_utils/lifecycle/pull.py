@@ -27,6 +27,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 from contextlib import contextmanager
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
@@ -43,7 +44,6 @@ from ansible_collections.podkit.containers.plugins.module_utils.registry.referen
 from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import load_registries_conf
 
 POLICIES = ('missing', 'newer', 'always')
-ARCHIVE_TRANSPORTS = ('oci', 'oci-archive', 'docker-archive')
 TO_BE_PULLED = '(to be pulled)'
 
 Decision = collections.namedtuple('Decision', ['pull', 'change'])
@@ -88,7 +88,7 @@ def image_text(name, tag=None, digest=None):
     return text
 
 
-def _local_name(ref):
+def local_name_of(ref):
     """What podman stores (and inspects) for a reference: repo@digest when pinned, else repo:tag."""
     if ref.digest:
         return '%s@%s' % (ref.name, ref.digest)
@@ -212,6 +212,34 @@ def head_first(candidates, pool):
                      tried=[str(place[1]) for place in places])
 
 
+class HeadAhead(threading.Thread):
+    """head_first(candidates, pool) in a thread; ``result()`` waits for it and raises what it raised.
+
+    The caller must not use ``pool`` until ``result()`` returned.
+    """
+
+    def __init__(self, candidates, pool):
+        threading.Thread.__init__(self, name='podkit-head')
+        self.daemon = True
+        self._candidates = candidates
+        self._pool = pool
+        self._value = None
+        self._error = None
+        self.start()
+
+    def run(self):
+        try:
+            self._value = head_first(self._candidates, self._pool)
+        except Exception as exc:  # pylint: disable=broad-except  # handed to the caller, which raises it
+            self._error = exc
+
+    def result(self):
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 # -- podman ----------------------------------------------------------------------------------------
 
 def write_auth_file(path, registry, username, password):
@@ -318,20 +346,26 @@ class ImagePull(object):
         self.verified = accepted
         return True
 
-    def run(self, name, tag=None, digest=None, platform=None, policy='newer', dest=None, check_mode=False):
-        decide(policy, True, True)  # validates policy
-        wanted = wanted_platform(platform)
-        text = image_text(name, tag, digest)
-        candidates, method = candidates_for(text, self.conf)
-        if dest:
-            return self._to_archive(candidates, method, platform, policy, dest, check_mode)
-        return self._to_storage(candidates, method, wanted, platform, policy, check_mode)
+    def candidates(self, name, tag, digest, policy):
+        """(candidates, resolution method) for the asked name; validates the policy first."""
+        decide(policy, True, True)
+        return candidates_for(image_text(name, tag, digest), self.conf)
+
+    def run(self, name, tag=None, digest=None, platform=None, policy='newer', check_mode=False):
+        """The image_pull result for ``name`` pulled into local container storage (by podman)."""
+        candidates, method = self.candidates(name, tag, digest, policy)
+        return self._to_storage(candidates, method, wanted_platform(platform), platform, policy, check_mode)
 
     def _to_storage(self, candidates, method, wanted, platform, policy, check_mode):
         engine = self.engine_factory()
+        # One name, no digest, a policy that asks the registry whatever local storage holds: the HEAD runs while
+        # podman starts and inspects (~30 ms), instead of after it.
+        ahead = None
+        if len(candidates) == 1 and not candidates[0][0].digest and policy != 'missing':
+            ahead = HeadAhead(candidates, self.pool)
         asked, local = candidates[0][0], None
         for candidate, dummy in candidates:
-            local = engine.inspect_image(_local_name(candidate))
+            local = engine.inspect_image(local_name_of(candidate))
             if local is not None:
                 asked = candidate
                 break
@@ -343,11 +377,11 @@ class ImagePull(object):
             if local is not None:
                 # The image was found under this name: ask for that name only, as podman would pull it.
                 candidates = [c for c in candidates if c[0] == asked]
-            asked, descriptor = head_first(candidates, self.pool)
+            asked, descriptor = ahead.result() if ahead is not None else head_first(candidates, self.pool)
             remote_digest = descriptor['digest']
             current = is_current(remote_digest, local, asked.name, wanted)
         decision = decide(policy, local is not None, current)
-        local_name = _local_name(asked)
+        local_name = local_name_of(asked)
         before = image_summary(local, asked.name, remote_digest)
         result = {
             'changed': decision.change,
@@ -391,46 +425,6 @@ class ImagePull(object):
         }
         return result
 
-    def _to_archive(self, candidates, method, platform, policy, dest, check_mode):
-        """O(dest) of a transport the copy engine writes: oci:, oci-archive:, docker-archive:."""
-        try:
-            from ansible_collections.podkit.containers.plugins.module_utils.copy import engine as copy_engine
-        except ImportError:  # pragma: no cover - the copy engine ships with the collection
-            raise ConfigError('dest needs the image_copy engine, which is not available; pull to local storage instead', option='dest')
-        location = copy_engine.parse_location(dest, 'dest')
-        if location.transport not in ARCHIVE_TRANSPORTS:
-            raise ConfigError("dest '%s' is not supported: use oci:DIR[:REF], oci-archive:FILE[:REF] or docker-archive:FILE[:REF], "
-                              "or leave dest unset for local container storage" % dest, option='dest')
-        current = copy_engine.open_destination(location, self.options).current_digest()
-        result = {'policy': policy, 'dest': str(location), 'local_digest_before': current, 'remote_digest': None}
-        if method:
-            result['resolved_from'] = method
-        if current is not None and policy == 'missing':
-            result.update(changed=False, pulled=False, pull_needed=False, resolved_name=_local_name(candidates[0][0]),
-                          image={'digest': current},
-                          diff={'before': {'name': str(location), 'digest': current}, 'after': {'name': str(location), 'digest': current}})
-            return result
-        asked, descriptor = head_first(candidates, self.pool)
-        source_name = _local_name(asked)
-        if self._verify(asked, descriptor['digest']):
-            result['signatures'] = self.verified
-            source_name = '%s@%s' % (asked.name, descriptor['digest'])
-        copied = copy_engine.copy_image('docker://%s' % source_name, dest, self.options, self.options, platform=platform,
-                                        force=policy == 'always', check_mode=check_mode)
-        target = copied.get('dest_digest')
-        changed = current != target
-        result.update(changed=changed, pulled=bool(copied.get('changed')) and not check_mode, pull_needed=policy == 'always' or changed,
-                      resolved_name=_local_name(asked), remote_digest=descriptor['digest'], image={'digest': target},
-                      diff={'before': {'name': str(location), 'digest': current}, 'after': {'name': str(location), 'digest': target}})
-        return result
-
-
-def pull_image(name, options, engine_factory=None, tag=None, digest=None, platform=None, policy='newer', dest=None,
-               check_mode=False, client_factory=None, conf=None, signatures=None):
-    """The image_pull result for ``name`` (see ImagePull.run)."""
-    return ImagePull(options, engine_factory=engine_factory, client_factory=client_factory, conf=conf, signatures=signatures).run(
-        name, tag=tag, digest=digest, platform=platform, policy=policy, dest=dest, check_mode=check_mode)
-
 
 # -- container_state ---------------------------------------------------------------------------------
 
@@ -441,7 +435,7 @@ def _remote_state(image, local_image, options, wanted, conf, pool):
     digests = set(local_image.get('RepoDigests') or [])
     # A short name: the candidate the local image is stored under is the one podman resolved it to.
     for candidate, sources in candidates:
-        if _local_name(candidate) in tags or _local_name(candidate) in digests:
+        if local_name_of(candidate) in tags or local_name_of(candidate) in digests:
             candidates = [(candidate, sources)]
             break
     asked = candidates[0][0]
@@ -536,7 +530,7 @@ class ContainerPull(object):
         accepted = verify_signatures(self.signatures, policy, asked, digest, self.pool, self.options)
         if accepted is None:
             return None
-        return {'name': _local_name(asked), 'pull': '%s@%s' % (asked.name, digest), 'registry': asked.registry,
+        return {'name': local_name_of(asked), 'pull': '%s@%s' % (asked.name, digest), 'registry': asked.registry,
                 'digest': digest, 'signatures': accepted}
 
     def pull(self, engine, image, verified=None):

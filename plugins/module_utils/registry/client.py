@@ -64,12 +64,14 @@ try:
     from urllib3.exceptions import HTTPError as _Urllib3Error
     from urllib3.util.ssl_ import create_urllib3_context
     HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
     _NETWORK_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                        requests.exceptions.ChunkedEncodingError, _Urllib3Error)
-except ImportError:  # pragma: no cover - depends on the target
+except ImportError as _exc:  # pragma: no cover - depends on the target
     requests = None
     HTTPAdapter = None
     HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = str(_exc)
     _NETWORK_ERRORS = ()
 
 DOCKER_HUB_NAMES = ('docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com')
@@ -252,8 +254,10 @@ class RegistryClient(object):
 
     def __init__(self, registry, options=None, conf=None, session=None, credentials=None, sleep=None, clock=None,
                  pool_size=None):
-        if not HAS_REQUESTS:  # pragma: no cover - common.require_registry_libs fails first
-            raise RegistryError('the Python library requests is required to talk to registry %s' % registry, registry=registry)
+        if not HAS_REQUESTS:  # pragma: no cover - common.require_registry_libs fails first unless the install is broken
+            raise RegistryError('the Python library requests (with urllib3) is required to talk to registry %s, and importing it '
+                                'on this host failed: %s; install or repair it there' % (registry, REQUESTS_IMPORT_ERROR),
+                                registry=registry)
         name = (registry or '').strip()
         for prefix in ('https://', 'http://'):
             if name.lower().startswith(prefix):

@@ -26,14 +26,16 @@ class ClientPool(object):
     def __init__(self, options, conf=None, client_factory=None):
         self.options = options
         self.conf = conf
-        if client_factory is None:
-            from ansible_collections.podkit.containers.plugins.module_utils.registry.client import RegistryClient
-            client_factory = RegistryClient
         self._factory = client_factory
         self._clients = {}
 
     def get(self, registry, insecure=False):
         key = (registry, bool(insecure))
+        if self._factory is None:
+            # Here, not in __init__: the first get() may run in a thread (pull.HeadAhead), and importing the client
+            # with requests (~50 ms) then overlaps podman's inspect.
+            from ansible_collections.podkit.containers.plugins.module_utils.registry.client import RegistryClient
+            self._factory = RegistryClient
         if key not in self._clients:
             options = self.options.copy(insecure=True) if insecure and not self.options.insecure else self.options
             self._clients[key] = self._factory(registry, options, conf=self.conf)

@@ -12,10 +12,12 @@ import base64
 import json
 import os
 import stat
+import threading
 
 import pytest
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
+    AuthenticationError,
     ConfigError,
     InvalidReferenceError,
     NotFoundError,
@@ -24,6 +26,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     RegistryUnreachableError,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle import pull as pl
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull_archive import pull_image
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.container import ContainerManager
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
 from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
@@ -104,8 +107,8 @@ class FakeEngine(object):
 
 
 def run(engine, name=NAME + ':1', options=None, conf=None, **kw):
-    return pl.pull_image(name, options or RegistryOptions(), engine_factory=lambda: engine, client_factory=FakeClient,
-                         conf=conf if conf is not None else RegistriesConf(), **kw)
+    return pull_image(name, options or RegistryOptions(), engine_factory=lambda: engine, client_factory=FakeClient,
+                      conf=conf if conf is not None else RegistriesConf(), **kw)
 
 
 # -- the decision table ------------------------------------------------------------------------------
@@ -306,6 +309,81 @@ def test_image_gone_after_pull():
         run(FakeEngine(on_pull=None))
 
 
+# -- the HEAD and podman's inspect at the same time ------------------------------------------------
+
+class GatedEngine(FakeEngine):
+    """inspect_image waits (at most 5 s) until the registry was asked: only a HEAD made meanwhile lets it go on."""
+
+    def __init__(self, asked, images=None, error=None):
+        FakeEngine.__init__(self, images)
+        self.asked = asked
+        self.error = error
+        self.saw_head = None
+
+    def inspect_image(self, ref):
+        self.saw_head = self.asked.wait(5)
+        if self.error is not None:
+            raise self.error
+        return FakeEngine.inspect_image(self, ref)
+
+
+class SignallingClient(FakeClient):
+    asked = None
+
+    def head_manifest(self, repository, reference, accept=None):
+        try:
+            return FakeClient.head_manifest(self, repository, reference, accept)
+        finally:
+            SignallingClient.asked.set()
+
+
+@pytest.fixture
+def signalling():
+    SignallingClient.asked = threading.Event()
+    return SignallingClient
+
+
+def test_head_runs_while_podman_inspects(signalling):
+    serve(SINGLE)
+    engine = GatedEngine(signalling.asked, {NAME + ':1': LOCAL_SINGLE})
+    result = pull_image(NAME + ':1', RegistryOptions(), engine_factory=lambda: engine, client_factory=signalling, conf=RegistriesConf())
+    assert engine.saw_head is True
+    assert result['changed'] is False and result['remote_digest'] == SINGLE and FakeClient.heads == [NAME + ':1']
+
+
+@pytest.mark.parametrize('kw', [dict(policy='missing'), dict(digest=INDEX, name=NAME)])
+def test_no_head_ahead_when_local_storage_may_answer(signalling, kw):
+    """missing, or a pinned digest, may need no registry at all: podman is asked first, alone."""
+    name = kw.pop('name', NAME + ':1')
+    local = {NAME + ':1': LOCAL_SINGLE, NAME + '@' + INDEX: LOCAL_FROM_INDEX}
+    engine = GatedEngine(signalling.asked, local)
+    engine.asked.set()  # nothing to wait for
+    pull_image(name, RegistryOptions(), engine_factory=lambda: engine, client_factory=signalling, conf=RegistriesConf(), **kw)
+    assert FakeClient.heads == []
+
+
+def test_podman_error_comes_before_the_registry_error(signalling):
+    """Both fail: the error is podman's, as when the two were asked one after the other."""
+    FakeClient.remote[(REG, 'team/app', '1')] = RegistryUnreachableError('cannot connect', registry=REG)
+    engine = GatedEngine(signalling.asked, error=PodmanNotFoundError('podman is not installed'))
+    with pytest.raises(PodmanNotFoundError):
+        pull_image(NAME + ':1', RegistryOptions(), engine_factory=lambda: engine, client_factory=signalling, conf=RegistriesConf())
+
+
+def test_registry_error_from_the_thread_is_raised_as_is(signalling):
+    FakeClient.remote[(REG, 'team/app', '1')] = AuthenticationError('registry %s refused the credentials' % REG, registry=REG)
+    engine = GatedEngine(signalling.asked, {NAME + ':1': LOCAL_SINGLE})
+    with pytest.raises(AuthenticationError, match='refused the credentials'):
+        pull_image(NAME + ':1', RegistryOptions(), engine_factory=lambda: engine, client_factory=signalling, conf=RegistriesConf())
+    assert engine.saw_head is True
+
+
+def test_unsupported_dest_transport():
+    with pytest.raises(ConfigError, match="dest 'dir:/tmp/x' is not supported"):
+        pull_image(NAME + ':1', RegistryOptions(), dest='dir:/tmp/x', client_factory=FakeClient, conf=RegistriesConf())
+    assert FakeClient.heads == []
+
+
 # -- what podman is given -------------------------------------------------------------------------
 
 def test_credentials_only_in_a_private_temp_auth_file(tmp_path):
@@ -358,8 +436,8 @@ def test_podman_argv_has_no_secret():
     serve(SINGLE)
     fake = RecordingRun('9' * 64)
     engine = PodmanEngine(fake, executable='podman', which=lambda name: '/usr/bin/podman')
-    result = pl.pull_image(NAME + ':1', RegistryOptions(username='deploy', password=SECRET, validate_certs=False),
-                           engine_factory=lambda: engine, client_factory=FakeClient, conf=RegistriesConf(), platform='linux/arm64/v8')
+    result = pull_image(NAME + ':1', RegistryOptions(username='deploy', password=SECRET, validate_certs=False),
+                        engine_factory=lambda: engine, client_factory=FakeClient, conf=RegistriesConf(), platform='linux/arm64/v8')
     argv, env = [c for c in fake.calls if c[0][1] == 'pull'][0]
     assert argv[:3] == ['/usr/bin/podman', 'pull', '--quiet']
     assert argv[argv.index('--authfile') + 1].endswith('/auth.json')
@@ -376,7 +454,7 @@ def test_podman_missing():
     def factory():
         return PodmanEngine(RecordingRun('0'), executable='/nonexistent/podman')
     with pytest.raises(PodmanNotFoundError, match='not installed'):
-        pl.pull_image(NAME, RegistryOptions(), engine_factory=factory, client_factory=FakeClient, conf=RegistriesConf())
+        pull_image(NAME, RegistryOptions(), engine_factory=factory, client_factory=FakeClient, conf=RegistriesConf())
 
 
 def test_podman_auth_rejects_colon_in_username():
