@@ -27,6 +27,7 @@ __metaclass__ = type
 import errno
 import os
 import tempfile
+import time
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     ConfigError,
@@ -53,6 +54,10 @@ except ImportError:  # pragma: no cover - depends on the target
 SYSTEM_DIR = '/etc/containers/registries.d'
 USER_DIR = '~/.config/containers/registries.d'
 MAX_SIGNATURE_SIZE = 4 * 1024 * 1024
+# A lookaside is a plain web server: what the registry client retries (registry/client.py), retried alike.
+_RETRY_STATUSES = (429, 500, 502, 503, 504)
+_BACKOFF_BASE = 0.5
+_BACKOFF_MAX = 10.0
 MAX_SIGNATURES = 128
 _ENTRY_KEYS = ('lookaside', 'lookaside-staging', 'sigstore', 'sigstore-staging', 'use-sigstore-attachments')
 
@@ -248,12 +253,17 @@ class WebLookaside(object):
     first and ``ca_cert`` when that fails (as the registry client does for redirects to another origin). ``insecure``
     is not applied: it allows plain http for the registry, and a lookaside URL says http or https itself. Neither
     registry credentials nor client certificates are sent to the lookaside host. One requests.Session for all reads.
+    A connection failure, a timeout or HTTP 429/5xx is retried ``options.retries`` times (default 3) with
+    exponential backoff from 0.5 s; the last failure is the one reported.
     """
 
-    def __init__(self, options=None, session=None):
+    def __init__(self, options=None, session=None, sleep=None):
         self.options = options
         self.timeout = (getattr(options, 'timeout', None) or 30.0)
+        retries = getattr(options, 'retries', None)
+        self.retries = max(0, int(retries if retries is not None else 3))
         self.session = session
+        self._sleep = sleep or time.sleep
         self.requests = 0
 
     def _verify(self):
@@ -274,6 +284,20 @@ class WebLookaside(object):
                               % shown_url(url))
         if self.session is None:
             self.session = requests.Session()
+        attempt = 0
+        while True:
+            try:
+                status, data = self._read(url)
+            except RegistryUnreachableError:
+                if attempt >= self.retries:
+                    raise
+            else:
+                if status not in _RETRY_STATUSES or attempt >= self.retries:
+                    return status, data
+            self._sleep(min(_BACKOFF_BASE * (2 ** attempt), _BACKOFF_MAX))
+            attempt += 1
+
+    def _read(self, url):
         choices = self._verify()
         response = None
         for position, verify in enumerate(choices):

@@ -179,18 +179,30 @@ def test_lookaside_not_writable(tmp_path):
 
 # -- http(s) lookaside ---------------------------------------------------------------------------------------------
 
+FLAKY = {}
+
+
 @pytest.fixture
 def web(tmp_path):
-    """A real HTTP server on 127.0.0.1 serving ``tmp_path/www``; /broken/* answers 500."""
+    """A real HTTP server on 127.0.0.1 serving ``tmp_path/www``; /broken/* answers 500; /flaky/<path> answers the
+    statuses queued in FLAKY[<path>] first, then serves the file."""
     import functools
     import threading
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    FLAKY.clear()
 
     class Handler(SimpleHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's name
             if self.path.startswith('/broken/'):
                 self.send_error(500)
                 return
+            if self.path.startswith('/flaky/'):
+                queued = FLAKY.get(self.path[len('/flaky'):])
+                if queued:
+                    self.send_error(queued.pop(0))
+                    return
+                self.path = self.path[len('/flaky'):]
             SimpleHTTPRequestHandler.do_GET(self)
 
         def log_message(self, *args):
@@ -220,17 +232,41 @@ def test_web_lookaside_reads_until_the_first_404(web):
         rd.read_signatures(url + '/sigs', image, DIGEST)
 
 
+def test_web_lookaside_retries_transient_failures(web):
+    from ansible_collections.podkit.containers.plugins.module_utils.errors import RegistryError
+    root, url = web
+    image = ref('r.example/team/app:1')
+    rd.write_signatures('file://' + str(root / 'sigs'), image, DIGEST, [b'one'])
+    first = '/sigs/team/app@sha256=%s/signature-1' % DIGEST.split(':')[1]
+    FLAKY[first] = [503, 502]
+    slept = []
+    getter = rd.WebLookaside(RegistryOptions(), sleep=slept.append)
+    assert rd.read_signatures(url + '/flaky/sigs', image, DIGEST, http_get=getter) == [b'one']
+    assert getter.requests == 4 and slept == [0.5, 1.0]  # 503, 502, the signature, the 404 after it
+    # Out of retries: the last answer is the error; 404 (the end of the list) is never retried.
+    FLAKY[first] = [503] * 3
+    getter = rd.WebLookaside(RegistryOptions(retries=2), sleep=slept.append)
+    with pytest.raises(RegistryError, match='answered HTTP 503'):
+        rd.read_signatures(url + '/flaky/sigs', image, DIGEST, http_get=getter)
+    assert getter.requests == 3
+
+
 def test_web_lookaside_errors_hide_credentials(web):
     from ansible_collections.podkit.containers.plugins.module_utils.errors import RegistryError, RegistryUnreachableError
     from ansible_collections.podkit.containers.plugins.module_utils.signatures.verify import list_signatures
     dummy, url = web
     image = ref('r.example/team/app:1')
     broken = url.replace('http://', 'http://user:pw-SECRET@') + '/broken'
+    slept = []
+    getter = rd.WebLookaside(sleep=slept.append)
     with pytest.raises(RegistryError) as err:
-        rd.read_signatures(broken, image, DIGEST, http_get=rd.WebLookaside())
+        rd.read_signatures(broken, image, DIGEST, http_get=getter)
     assert 'answered HTTP 500' in err.value.msg and 'SECRET' not in err.value.msg
+    assert getter.requests == 4 and slept == [0.5, 1.0, 2.0]
+    getter = rd.WebLookaside(RegistryOptions(timeout=5), sleep=slept.append)
     with pytest.raises(RegistryUnreachableError, match='cannot read the lookaside http://127.0.0.1:9/'):
-        rd.read_signatures('http://u:SECRET@127.0.0.1:9', image, DIGEST, http_get=rd.WebLookaside(RegistryOptions(timeout=5)))
+        rd.read_signatures('http://u:SECRET@127.0.0.1:9', image, DIGEST, http_get=getter)
+    assert getter.requests == 4
 
     class Registries(object):
         directory = None
@@ -241,5 +277,5 @@ def test_web_lookaside_errors_hide_credentials(web):
         def use_sigstore_attachments(self, r):
             return False
 
-    listed = list_signatures(image, DIGEST, None, Registries(), http_get=rd.WebLookaside())
+    listed = list_signatures(image, DIGEST, None, Registries(), http_get=rd.WebLookaside(sleep=slept.append))
     assert len(listed) == 1 and 'answered HTTP 500' in listed[0]['error'] and 'SECRET' not in listed[0]['error']
