@@ -40,7 +40,8 @@ class Keys:
 def keys(tmp_path_factory):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from ansible_collections.podkit.containers.plugins.module_utils.signatures.keys import encrypt_private_key, public_pem
+    from ansible_collections.podkit.containers.plugins.module_utils.signatures.keys import public_pem
+    from ansible_collections.podkit.containers.plugins.module_utils.signatures.private_keys import encrypt_private_key
     base = tmp_path_factory.mktemp('sigkeys')
     k = Keys()
     k.dir = str(base)
@@ -328,12 +329,12 @@ def test_malformed_signatures_in_registry_and_lookaside(setup, keys, run_module,
     # A sigstore attachment whose signature is garbage and one over a payload for another digest.
     from ansible_collections.podkit.containers.plugins.module_utils.registry.client import RegistryClient
     from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
-    from ansible_collections.podkit.containers.plugins.module_utils.signatures import keys as sigkeys, payload as pl
+    from ansible_collections.podkit.containers.plugins.module_utils.signatures import payload as pl, private_keys
     client = RegistryClient(reg.host, options=RegistryOptions(insecure=True))
     other = pl.build(pl.SIGSTORE_TYPE, 'sha256:' + '0' * 64, pushed.ref)
-    key = sigkeys.load_private_key(keys.sigstore_key, SIGSTORE_PASSPHRASE.encode())
+    key = private_keys.load_private_key(keys.sigstore_key, SIGSTORE_PASSPHRASE.encode())
     attachments.write(client, repo, pushed.digest, [attachments.Attachment(b'{"not": "a payload"}', 'AAAA'),
-                                                    attachments.Attachment(other, sigkeys.sign(key, other))])
+                                                    attachments.Attachment(other, private_keys.sign(key, other))])
     pull = dict(name=pushed.ref, insecure=True, registries_d=setup.registries_d)
     simple = failed(run_module('image_pull', dict(pull, signature_policy=setup.gpg_policy)), 'signature-1', 'not signed')
     sigstore = failed(run_module('image_pull', dict(pull, signature_policy=setup.sigstore_policy)), 'sigstore signature 2',

@@ -24,6 +24,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import Co
 from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import parse_reference
 from ansible_collections.podkit.containers.plugins.module_utils.signatures import attachments as att
 from ansible_collections.podkit.containers.plugins.module_utils.signatures import keys as sigkeys
+from ansible_collections.podkit.containers.plugins.module_utils.signatures import private_keys
 from ansible_collections.podkit.containers.plugins.module_utils.signatures import openpgp
 from ansible_collections.podkit.containers.plugins.module_utils.signatures import payload as pl
 from ansible_collections.podkit.containers.plugins.module_utils.signatures import registries_d as rd
@@ -114,7 +115,7 @@ class CopySignatures(object):
                                   option='sign_identity')
             self.identity = str(ref) if not (ref.tag and ref.digest) else '%s:%s' % (ref.name, ref.tag)
         if self.sigstore_key_path:
-            self.sigstore_key = sigkeys.load_private_key(self.sigstore_key_path, sigkeys.read_passphrase(self.passphrase_file))
+            self.sigstore_key = private_keys.load_private_key(self.sigstore_key_path, private_keys.read_passphrase(self.passphrase_file))
         existing_simple = self._dest_simple() if (self.carry_simple or self.sign_by) else []
         existing_sigstore = []
         if self.carry_sigstore or self.sigstore_key_path:
@@ -179,7 +180,7 @@ class CopySignatures(object):
             self.new_simple.append(signature)
         if need_sigstore:
             payload = pl.build(pl.SIGSTORE_TYPE, self.digest, self.identity)
-            self.new_sigstore.append(att.Attachment(payload, sigkeys.sign(self.sigstore_key, payload)))
+            self.new_sigstore.append(att.Attachment(payload, private_keys.sign(self.sigstore_key, payload)))
 
     def store(self):
         if self.write_simple:

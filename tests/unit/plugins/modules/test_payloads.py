@@ -63,6 +63,17 @@ def test_container_state_carries_no_copy_engine(payloads):
     assert 'lifecycle/pull_archive.py' not in files
 
 
+@pytest.mark.parametrize('name', ['container_state', 'image_pull', 'image_info'])
+def test_verifying_modules_carry_no_signing_code(payloads, name):
+    files = payloads[name]
+    assert 'signatures/verify.py' in files and 'signatures/keys.py' in files
+    assert [f for f in files if f in ('signatures/private_keys.py', 'signatures/_secretbox.py', 'signatures/copying.py')] == []
+
+
+def test_image_copy_carries_the_signing_code(payloads):
+    assert 'signatures/private_keys.py' in payloads['image_copy'] and 'signatures/_secretbox.py' in payloads['image_copy']
+
+
 def test_image_pull_carries_the_copy_engine_for_dest(payloads):
     files = payloads['image_pull']
     assert 'lifecycle/pull_archive.py' in files and 'copy/engine.py' in files and 'copy/transports.py' in files

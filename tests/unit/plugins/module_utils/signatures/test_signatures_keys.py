@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
-from ansible_collections.podkit.containers.plugins.module_utils.signatures import _secretbox, keys, openpgp
+from ansible_collections.podkit.containers.plugins.module_utils.signatures import _secretbox, keys, openpgp, private_keys
 
 
 def test_poly1305_rfc8439_vector():
@@ -31,38 +31,38 @@ def test_secretbox_known_answer():
 
 
 def test_key_pair_plain_and_encrypted(tmp_path):
-    private, public = keys.generate_key_pair()
+    private, public = private_keys.generate_key_pair()
     (tmp_path / 'plain.key').write_text(private)
-    key = keys.load_private_key(str(tmp_path / 'plain.key'))
-    signature = keys.sign(key, b'payload')
+    key = private_keys.load_private_key(str(tmp_path / 'plain.key'))
+    signature = private_keys.sign(key, b'payload')
     pub = keys.load_public_keys(public.encode(), 'pub')
     assert keys.verify(pub, b'payload', signature)
     assert not keys.verify(pub, b'other', signature)
     assert not keys.verify(pub, b'payload', 'not base64!')
 
-    encrypted, dummy = keys.generate_key_pair(b'pass phrase')
+    encrypted, dummy = private_keys.generate_key_pair(b'pass phrase')
     assert encrypted.startswith('-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----')
     (tmp_path / 'enc.key').write_text(encrypted)
-    assert keys.load_private_key(str(tmp_path / 'enc.key'), b'pass phrase').curve.name == 'secp256r1'
+    assert private_keys.load_private_key(str(tmp_path / 'enc.key'), b'pass phrase').curve.name == 'secp256r1'
     with pytest.raises(ConfigError, match='wrong passphrase'):
-        keys.load_private_key(str(tmp_path / 'enc.key'), b'wrong')
+        private_keys.load_private_key(str(tmp_path / 'enc.key'), b'wrong')
     with pytest.raises(ConfigError, match='sign_passphrase_file'):
-        keys.load_private_key(str(tmp_path / 'enc.key'))
+        private_keys.load_private_key(str(tmp_path / 'enc.key'))
 
 
 def test_unreadable_and_bad_keys(tmp_path):
     with pytest.raises(ConfigError, match='cannot read'):
-        keys.load_private_key(str(tmp_path / 'missing.key'))
+        private_keys.load_private_key(str(tmp_path / 'missing.key'))
     (tmp_path / 'junk.key').write_text('hello')
     with pytest.raises(ConfigError, match='not a PEM private key'):
-        keys.load_private_key(str(tmp_path / 'junk.key'))
+        private_keys.load_private_key(str(tmp_path / 'junk.key'))
     with pytest.raises(ConfigError, match='no PEM public key'):
         keys.load_public_keys(b'junk', 'policy key')
 
 
 def test_passphrase_first_line(tmp_path):
     (tmp_path / 'p').write_bytes(b'secret\nignored\n')
-    assert keys.read_passphrase(str(tmp_path / 'p')) == b'secret'
+    assert private_keys.read_passphrase(str(tmp_path / 'p')) == b'secret'
 
 
 @pytest.mark.skipif(shutil.which('gpg') is None, reason='needs gpg')
