@@ -5,7 +5,8 @@ exits, its process is gone, a fresh one starts) and — with no Ansible run in b
 answers HTTP. Then: a second run changes nothing, state=absent leaves nothing, a rootless account gets its own
 deployment, and bad input fails with one clear message and nothing half-installed.
 
-Decision under test for a container that cannot start: the role rolls the deployment back (unit stopped, disabled,
+Decision under test for a container that cannot start: an upgrade gives way to the version that ran before (its unit
+and its image, running again); a first deployment is rolled back (unit stopped, disabled,
 removed; container removed) and fails; the unit is enabled only after its container was seen running.
 """
 from __future__ import absolute_import, division, print_function
@@ -139,13 +140,17 @@ def _base_vars(name, image, registry, port, podman_env, auth_file):
     }
 
 
+def _service_names(manager, prefix):
+    """(container name, free port, unit, unit path, path of its default.target.wants link) of a new service."""
+    name = '%s-%s' % (prefix, uuid.uuid4().hex[:6])
+    unit = 'container-%s.service' % name
+    return (name, free_port(), unit, os.path.join(manager.unit_dir, unit),
+            os.path.join(manager.unit_dir, 'default.target.wants', unit))
+
+
 def test_deploy_reboot_idempotent_absent(user_manager, web, registry_tls_basic, podman_env, run_playbook,  # noqa: F811
                                          tmp_path, fake_loginctl):
-    name = 'svc-web-%s' % uuid.uuid4().hex[:6]
-    port = free_port()
-    unit = 'container-%s.service' % name
-    unit_path = os.path.join(user_manager.unit_dir, unit)
-    wants_link = os.path.join(user_manager.unit_dir, 'default.target.wants', unit)
+    name, port, unit, unit_path, wants_link = _service_names(user_manager, 'svc-web')
     auth_file = str(tmp_path / 'auth.json')
     path_env, loginctl_log = fake_loginctl
     env = dict(user_manager.env, **path_env)
@@ -263,6 +268,59 @@ def test_bad_input(user_manager, web, registry_tls_basic, podman_env, run_playbo
     assert 'Traceback' not in msg
     _assert_nothing_installed(user_manager, name, unit)
     secret_scan([proc.stdout, proc.stderr], registry_tls_basic.password)
+
+
+def test_failed_upgrade_brings_back_the_running_version(user_manager, registry_tls_basic, images, podman_env,  # noqa: F811
+                                                       run_playbook, tmp_path):
+    name, port, unit, unit_path, wants_link = _service_names(user_manager, 'svc-upg')
+    # a repository of its own: this test moves the tag
+    v1 = push(images.app, registry_tls_basic, 'svc/upgrade-%s:1' % uuid.uuid4().hex[:6])
+    evars = dict(_base_vars(name, v1.ref, registry_tls_basic, port, podman_env, str(tmp_path / 'auth.json')),
+                 container_service_linger=False, container_service_verify_timeout=8)
+    env = user_manager.env
+    try:
+        _play(run_playbook, evars, env)
+        with open(unit_path) as f:
+            v1_unit = f.read()
+        v1_image = _inspect(name)['Image']
+        assert 'podkit app' in (_http(port) or '')
+
+        # A new configuration that cannot start: the unit that ran before is back, enabled, running the same image.
+        before = _inspect(name)['Id']
+        parsed, proc, _c, _f = _play(run_playbook, dict(evars, container_service_command=['false']), env, expect_ok=False)
+        msg = _failure_msg(parsed, proc)
+        assert 'failed to start the container %s' % name in msg, msg
+        assert 'the unit and the image that ran before are back, and running again' in msg, msg
+        with open(unit_path) as f:
+            assert f.read() == v1_unit
+        assert os.path.islink(wants_link), 'the restored unit is no longer enabled'
+        _wait(lambda: _running(name), what='the restored container')
+        assert _inspect(name)['Id'] != before and _inspect(name)['Image'] == v1_image
+        assert 'podkit app' in (_http(port) or '')
+
+        # A new image under the same tag that cannot start (busybox sh, no terminal: exits at once): the tag points
+        # at the image that ran before again, and that image runs.
+        push(images.base, registry_tls_basic, v1.ref.split('/', 1)[1])
+        parsed, proc, _c, _f = _play(run_playbook, evars, env, expect_ok=False)
+        msg = _failure_msg(parsed, proc)
+        assert 'the unit and the image that ran before are back, and running again' in msg, msg
+        assert _task(parsed, 'Point the image name back at the image that ran before %s' % v1.ref)['changed'] is True
+        assert podman('image', 'inspect', '--format', '{{.Id}}', v1.ref).stdout.strip() == v1_image
+        _wait(lambda: _running(name), what='the restored container')
+        assert _inspect(name)['Image'] == v1_image and 'podkit app' in (_http(port) or '')
+        secret_scan([proc.stdout, proc.stderr], registry_tls_basic.password)
+
+        # And it is what starts at boot.
+        user_manager.stop()
+        user_manager.start()
+        _wait(lambda: _running(name), what='the restored container after the reboot')
+        assert _inspect(name)['Image'] == v1_image
+    finally:
+        user_manager.systemctl('disable', '--now', unit, check=False)
+        podman('rm', '-f', '--ignore', '--time', '0', name, check=False)
+        if os.path.exists(unit_path):
+            os.unlink(unit_path)
+        podman('rmi', '--ignore', v1.ref, check=False)
 
 
 def test_quadlet_install_only(user_manager, web, registry_tls_basic, podman_env, run_playbook, tmp_path):  # noqa: F811
