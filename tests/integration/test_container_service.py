@@ -516,6 +516,19 @@ def test_rootless_deploy_survives_reboot(rootless, web, registry_tls_basic, run_
         assert _inspect(name, manager.as_user)['Id'] != before
         assert 'httpd' in manager.as_user('podman', 'exec', name, 'ps').stdout
 
+        # A failed upgrade, as the account: its old unit (still the account's file) and container come back.
+        with open(unit_path) as f:
+            old_unit = f.read()
+        parsed, proc, _c, _f = _play(run_playbook, dict(evars, container_service_command=['false'],
+                                                        container_service_verify_timeout=8), env, expect_ok=False)
+        msg = _failure_msg(parsed, proc)
+        assert 'the unit and the image that ran before are back, and running again' in msg, msg
+        with open(unit_path) as f:
+            assert f.read() == old_unit
+        assert os.stat(unit_path).st_uid == user.pw_uid
+        _wait(lambda: _running(name, manager.as_user), what='the restored rootless container')
+        assert 'httpd' in manager.as_user('podman', 'exec', name, 'ps').stdout
+
         _parsed, _proc, changed, _f = _play(run_playbook, dict(evars, container_service_state='absent'), env)
         assert changed >= 2
         assert not os.path.exists(unit_path)
