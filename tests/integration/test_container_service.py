@@ -315,6 +315,16 @@ def test_failed_upgrade_brings_back_the_running_version(user_manager, registry_t
         user_manager.start()
         _wait(lambda: _running(name), what='the restored container after the reboot')
         assert _inspect(name)['Image'] == v1_image
+
+        # A service that was stopped: its unit and image come back, and it stays stopped.
+        user_manager.systemctl('stop', unit)
+        parsed, proc, _c, _f = _play(run_playbook, dict(evars, container_service_command=['false']), env, expect_ok=False)
+        msg = _failure_msg(parsed, proc)
+        assert 'the unit and the image that ran before are back (not started: it was not running)' in msg, msg
+        with open(unit_path) as f:
+            assert f.read() == v1_unit
+        assert podman('image', 'inspect', '--format', '{{.Id}}', v1.ref).stdout.strip() == v1_image
+        assert user_manager.systemctl('is-active', unit, check=False).stdout.strip() != 'active'
     finally:
         user_manager.systemctl('disable', '--now', unit, check=False)
         podman('rm', '-f', '--ignore', '--time', '0', name, check=False)
