@@ -170,6 +170,13 @@ def _short(exc):
     return text if len(text) <= 300 else text[:300] + '...'
 
 
+def backoff_delay(attempt, retry_after=None):
+    """Seconds to wait before retry number ``attempt + 1``: the server's Retry-After (capped), else exponential."""
+    if retry_after is not None:
+        return min(retry_after, MAX_RETRY_AFTER)
+    return min(BACKOFF_BASE * (2 ** attempt), BACKOFF_MAX)
+
+
 def parse_retry_after(value, now=None):
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None."""
     if not value:
@@ -392,10 +399,7 @@ class RegistryClient(object):
         return RegistryUnreachableError('cannot connect to registry %s: %s' % (self.registry, _short(exc)), **kw)
 
     def _backoff(self, attempt, retry_after=None):
-        if retry_after is not None:
-            delay = min(retry_after, MAX_RETRY_AFTER)
-        else:
-            delay = min(BACKOFF_BASE * (2 ** attempt), BACKOFF_MAX)
+        delay = backoff_delay(attempt, retry_after)
         if delay > 0:
             self._sleep(delay)
 

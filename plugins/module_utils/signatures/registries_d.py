@@ -36,6 +36,8 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     RegistryUnreachableError,
     TLSError,
 )
+# A lookaside is a plain web server: retried on what, and as, the registry client retries.
+from ansible_collections.podkit.containers.plugins.module_utils.registry.client import RETRY_STATUSES, backoff_delay
 
 try:
     from urllib.parse import unquote, urlsplit
@@ -54,10 +56,6 @@ except ImportError:  # pragma: no cover - depends on the target
 SYSTEM_DIR = '/etc/containers/registries.d'
 USER_DIR = '~/.config/containers/registries.d'
 MAX_SIGNATURE_SIZE = 4 * 1024 * 1024
-# A lookaside is a plain web server: what the registry client retries (registry/client.py), retried alike.
-_RETRY_STATUSES = (429, 500, 502, 503, 504)
-_BACKOFF_BASE = 0.5
-_BACKOFF_MAX = 10.0
 MAX_SIGNATURES = 128
 _ENTRY_KEYS = ('lookaside', 'lookaside-staging', 'sigstore', 'sigstore-staging', 'use-sigstore-attachments')
 
@@ -292,9 +290,9 @@ class WebLookaside(object):
                 if attempt >= self.retries:
                     raise
             else:
-                if status not in _RETRY_STATUSES or attempt >= self.retries:
+                if status not in RETRY_STATUSES or attempt >= self.retries:
                     return status, data
-            self._sleep(min(_BACKOFF_BASE * (2 ** attempt), _BACKOFF_MAX))
+            self._sleep(backoff_delay(attempt))
             attempt += 1
 
     def _read(self, url):
