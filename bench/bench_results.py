@@ -42,6 +42,13 @@ def latest(benchmark, directory=None):
     return paths[-1] if paths else None
 
 
+def publish_block(block, start, end, heading, default_docs):
+    """Print ``block``, and write it into docs/performance.md (write_docs_block) unless PODKIT_BENCH_NO_DOCS is set."""
+    print(block)
+    if not os.environ.get('PODKIT_BENCH_NO_DOCS'):
+        write_docs_block(block, start, end, heading, default_docs)
+
+
 def write_docs_block(block, start, end, heading, default_docs):
     """Put ``block`` (which begins with ``start`` and ends with ``end``) into docs/performance.md in place of the
     previous one, or append it under ``heading``; PODKIT_SRC_DOCS names the file (the source tree's, when the

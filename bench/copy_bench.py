@@ -207,11 +207,7 @@ def report(n):
     lines.append('| peak RSS (ru_maxrss) copying one %d MiB layer | %.0f MiB | %.0f MiB | %.2f |'
                  % (n['rss_mib'], n['rss_engine_mib'], n['rss_skopeo_mib'], n['rss_engine_mib'] / n['rss_skopeo_mib']))
     lines += ['', 'Raw: `%s`' % json.dumps(n, sort_keys=True), END]
-    block = '\n'.join(lines)
-    print(block)
-    if os.environ.get('PODKIT_BENCH_NO_DOCS'):
-        return
-    bench_results.write_docs_block(block, START, END, 'image_copy', DOCS)
+    bench_results.publish_block('\n'.join(lines), START, END, 'image_copy', DOCS)
 
 
 if __name__ == '__main__':

@@ -211,13 +211,10 @@ def call_kind(argv):
 def module_seconds(side, path, work, shim_dir):
     """(seconds in module processes, their count) of one run of ``path``: its interpreter behind a timing shim."""
     log_path = os.path.join(shim_dir, 'python.log')
-    shim = os.path.join(shim_dir, 'python-' + side.label)
-    with open(shim, 'w') as f:
-        f.write(SHIM % {'real': side.python, 'log': log_path})
-    os.chmod(shim, 0o755)
+    timed = _with_interpreter(side, os.path.join(shim_dir, 'python-' + side.label), SHIM % {'real': side.python, 'log': log_path})
     if os.path.exists(log_path):
         os.unlink(log_path)
-    play(Side(side.label, os.path.dirname(side.python), python=shim), path, work)
+    play(timed, path, work)
     with open(log_path) as f:
         durations = [int(line.split(' ', 2)[1]) / 1e9 for line in f]
     return sum(durations), len(durations)
@@ -229,12 +226,16 @@ def controller_seconds(side, path, work, shim_dir, runs=3):
     What is left is ansible-playbook's own work for the play, including building the module's AnsiballZ payload
     (parsing every module_utils file the module could import) and handling its result.
     """
-    stub = os.path.join(shim_dir, 'python-stub')
-    with open(stub, 'w') as f:
-        f.write('#!/bin/sh\necho \'{"changed": false}\'\n')
-    os.chmod(stub, 0o755)
-    walls = [play(Side(side.label, os.path.dirname(side.python), python=stub), path, work)[0] for dummy in range(runs)]
-    return statistics.median(walls)
+    stub = _with_interpreter(side, os.path.join(shim_dir, 'python-stub'), '#!/bin/sh\necho \'{"changed": false}\'\n')
+    return statistics.median([play(stub, path, work)[0] for dummy in range(runs)])
+
+
+def _with_interpreter(side, script, text):
+    """``side`` with the executable ``script`` (written with ``text``) as its ansible_python_interpreter."""
+    with open(script, 'w') as f:
+        f.write(text)
+    os.chmod(script, 0o755)
+    return Side(side.label, os.path.dirname(side.python), python=script)
 
 
 def summarize_calls(calls):
@@ -441,11 +442,7 @@ def report(n):
         'Raw: `%s`' % json.dumps(n, sort_keys=True),
         END,
     ]
-    block = '\n'.join(lines)
-    print(block)
-    if os.environ.get('PODKIT_BENCH_NO_DOCS'):
-        return
-    bench_results.write_docs_block(block, START, END, 'Container lifecycle', DOCS)
+    bench_results.publish_block('\n'.join(lines), START, END, 'Container lifecycle', DOCS)
 
 
 if __name__ == '__main__':
