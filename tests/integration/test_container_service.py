@@ -15,7 +15,6 @@ __metaclass__ = type
 import http.client as http_client
 import json
 import os
-import pwd
 import shutil
 import stat
 import subprocess
@@ -29,7 +28,7 @@ from ansible_runner import task_results
 from images import push
 from registry_server import free_port
 from systemd_manager import user_manager  # noqa: F401  pylint: disable=unused-import
-from test_container_state import _ensure_subids
+from test_container_state import _sh, ensure_test_user
 from tools import podman, secret_scan
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -353,10 +352,6 @@ ROOTLESS_USER = 'podkit-svc'
 SHARED = '/var/tmp/podkit-svc-test'
 
 
-def _sh(cmd, **kw):
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False, **kw)
-
-
 class RootlessManager(object):
     """The user manager of ROOTLESS_USER, started as that user with XDG_RUNTIME_DIR=/run/user/UID (where logind
     would start it at boot for a lingering user)."""
@@ -437,22 +432,9 @@ def _user_python():
 
 @pytest.fixture(scope='module')
 def rootless(podman_env):
-    if os.geteuid() != 0:
-        pytest.skip('creating the rootless test user needs root')
-    try:
-        pwd.getpwnam(ROOTLESS_USER)
-    except KeyError:
-        proc = _sh(['useradd', '--create-home', '--shell', '/bin/sh', ROOTLESS_USER])
-        assert proc.returncode == 0, proc.stderr
-    # A fixed range could overlap another user's (newuidmap then fails): take a free one, as container_state does.
-    _ensure_subids(ROOTLESS_USER)
-    user = pwd.getpwnam(ROOTLESS_USER)
+    user, dummy = ensure_test_user(ROOTLESS_USER)
     os.makedirs(SHARED, exist_ok=True)
     os.chmod(SHARED, 0o755)
-    runtime_dir = '/run/user/%d' % user.pw_uid
-    os.makedirs(runtime_dir, exist_ok=True)
-    os.chown(runtime_dir, user.pw_uid, user.pw_gid)
-    os.chmod(runtime_dir, 0o700)
     conf = os.path.join(SHARED, 'containers.conf')
     shutil.copyfile(podman_env.containers_conf, conf)
     os.chmod(conf, 0o644)

@@ -331,22 +331,28 @@ def _ensure_subids(user):
         assert proc.returncode == 0, proc.stderr
 
 
-@pytest.fixture(scope='module')
-def rootless(podman_env):
+def ensure_test_user(name):
+    """(pwd entry, runtime dir) of the throw-away account ``name``, created when missing, with a free subuid/subgid
+    range and /run/user/UID owned by it, 0700, as logind would make it."""
     if os.geteuid() != 0:
         pytest.skip('creating the rootless test user needs root')
     try:
-        pwd.getpwnam(ROOTLESS_USER)
+        pwd.getpwnam(name)
     except KeyError:
-        proc = _sh(['useradd', '--create-home', '--shell', '/bin/sh', ROOTLESS_USER])
+        proc = _sh(['useradd', '--create-home', '--shell', '/bin/sh', name])
         assert proc.returncode == 0, proc.stderr
-    _ensure_subids(ROOTLESS_USER)
-    user = pwd.getpwnam(ROOTLESS_USER)
+    _ensure_subids(name)
+    user = pwd.getpwnam(name)
     runtime_dir = '/run/user/%d' % user.pw_uid
-    if not os.path.isdir(runtime_dir):
-        os.makedirs(runtime_dir)
+    os.makedirs(runtime_dir, exist_ok=True)
     os.chown(runtime_dir, user.pw_uid, user.pw_gid)
     os.chmod(runtime_dir, 0o700)
+    return user, runtime_dir
+
+
+@pytest.fixture(scope='module')
+def rootless(podman_env):
+    user, runtime_dir = ensure_test_user(ROOTLESS_USER)
     # pytest's tmp dirs are 0700 root: the user gets a readable copy of the session's containers.conf.
     work = tempfile.mkdtemp(prefix='podkit-rootless-')
     os.chmod(work, 0o755)
