@@ -38,7 +38,7 @@ description:
     RV(content) say what would be written, and the manager is contacted (read-only) when a reload would be
     needed, so a missing user manager fails in check mode too. Nothing is written, removed or reloaded.'
 author:
-  - podkit.containers contributors (!UNKNOWN)
+  - podkit.containers maintainers (@podkit)
 extends_documentation_fragment:
   - podkit.containers.container_spec
   - podkit.containers.attributes

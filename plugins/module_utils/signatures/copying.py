@@ -127,8 +127,8 @@ class CopySignatures(object):
                 existing_sigstore = att.read(self.client, self.dest_ref.repository, self.digest)[0]
         self.carry_simple = [s for s in self.carry_simple if s not in existing_simple]
         have = set((a.payload, a.signature) for a in existing_sigstore)
-        self.carry_sigstore = [a for a in self.carry_sigstore if (a.payload, a.signature) not in have
-                               and self.registries.use_sigstore_attachments(self.dest_ref)]
+        sigstore_here = self.registries.use_sigstore_attachments(self.dest_ref)
+        self.carry_sigstore = [a for a in self.carry_sigstore if sigstore_here and (a.payload, a.signature) not in have]
         need_new_simple = bool(self.sign_by) and not any(self._is_ours_simple(raw) for raw in existing_simple)
         need_new_sigstore = bool(self.sigstore_key) and not any(self._is_ours_sigstore(a) for a in existing_sigstore)
         self.write_simple = bool(self.carry_simple) or need_new_simple

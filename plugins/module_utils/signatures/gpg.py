@@ -41,7 +41,7 @@ def _status(stderr):
 
 
 def _messages(stderr):
-    lines = [l for l in _text(stderr).splitlines() if l.strip() and not l.startswith('[GNUPG:]')]
+    lines = [line for line in _text(stderr).splitlines() if line.strip() and not line.startswith('[GNUPG:]')]
     return '; '.join(lines[-3:])[:400]
 
 

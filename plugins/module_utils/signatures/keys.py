@@ -54,7 +54,7 @@ def pem_blocks(data):
             kind, lines = line[len('-----BEGIN '):-5], []
         elif line.startswith('-----END ') and kind is not None:
             try:
-                blocks.append((kind, base64.b64decode(''.join(l for l in lines if ':' not in l))))
+                blocks.append((kind, base64.b64decode(''.join(text for text in lines if ':' not in text))))
             except (ValueError, TypeError):
                 blocks.append((kind, None))
             kind = None

@@ -108,8 +108,10 @@ class _Entry(object):
         return self.data.get('lookaside') or self.data.get('sigstore')
 
     def write_url(self):
-        return (self.data.get('lookaside-staging') or self.data.get('sigstore-staging')
-                or self.data.get('lookaside') or self.data.get('sigstore'))
+        for key in ('lookaside-staging', 'sigstore-staging', 'lookaside', 'sigstore'):
+            if self.data.get(key):
+                return self.data[key]
+        return None
 
 
 class RegistriesD(object):
