@@ -45,7 +45,7 @@ ENGINE = r'''
 import json, resource, sys, time
 sys.path.insert(0, %(root)r)
 from ansible_collections.podkit.containers.plugins.module_utils.copy.engine import copy_image
-from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
 start = time.time()
 result = copy_image(sys.argv[1], sys.argv[2], RegistryOptions(insecure=True), RegistryOptions(insecure=True))
 result['inner_seconds'] = time.time() - start

@@ -14,7 +14,7 @@ import importlib.util
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import PodkitError
-from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
 
 
 # Options shared by every module that talks to a registry (doc fragment: podkit.containers.auth).

@@ -276,7 +276,7 @@ gc.freeze()
 from ansible_collections.podkit.containers.plugins.module_utils.common import (
     AUTH_ARGSPEC, CONTAINER_SPEC_ARGSPEC, registry_options, require_registry_libs, run_module,
 )
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.container import ContainerManager
+from ansible_collections.podkit.containers.plugins.module_utils.usecases.container_state import ContainerManager
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
 
 

@@ -265,7 +265,7 @@ gc.freeze()
 from ansible_collections.podkit.containers.plugins.module_utils.common import (
     AUTH_ARGSPEC, registry_options, require_registry_libs, run_module,
 )
-from ansible_collections.podkit.containers.plugins.module_utils.registry.inspect import inspect_image
+from ansible_collections.podkit.containers.plugins.module_utils.usecases.image_info import inspect_image
 
 
 def main():

@@ -231,7 +231,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.common import (
 )
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import POLICIES
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull_archive import pull_image
+from ansible_collections.podkit.containers.plugins.module_utils.usecases.image_pull import pull_image
 
 
 def main():

@@ -125,7 +125,7 @@ gc.freeze()
 from ansible_collections.podkit.containers.plugins.module_utils.common import (
     AUTH_ARGSPEC, registry_options, require_registry_libs, run_module,
 )
-from ansible_collections.podkit.containers.plugins.module_utils.registry.login import apply_login
+from ansible_collections.podkit.containers.plugins.module_utils.usecases.registry_login import apply_login
 
 
 def main():

@@ -259,7 +259,7 @@ from ansible.module_utils.basic import AnsibleModule
 gc.freeze()
 
 from ansible_collections.podkit.containers.plugins.module_utils.common import CONTAINER_SPEC_ARGSPEC, run_module
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.systemd_install import generate
+from ansible_collections.podkit.containers.plugins.module_utils.usecases.systemd_generate import generate
 
 
 def main():

@@ -328,7 +328,7 @@ def test_malformed_signatures_in_registry_and_lookaside(setup, keys, run_module,
         f.write(b'this is not an OpenPGP message')
     # A sigstore attachment whose signature is garbage and one over a payload for another digest.
     from ansible_collections.podkit.containers.plugins.module_utils.registry.client import RegistryClient
-    from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+    from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
     from ansible_collections.podkit.containers.plugins.module_utils.signatures import payload as pl, private_keys
     client = RegistryClient(reg.host, options=RegistryOptions(insecure=True))
     other = pl.build(pl.SIGSTORE_TYPE, 'sha256:' + '0' * 64, pushed.ref)

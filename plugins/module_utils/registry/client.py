@@ -50,7 +50,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.registry.manifes
     is_digest,
     parse_manifest,
 )
-from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
 
 try:
     from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit

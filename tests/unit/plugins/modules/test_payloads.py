@@ -60,7 +60,7 @@ def test_container_state_carries_no_copy_engine(payloads):
     # It pulls through podman (and verifies signatures first): registry client and signature code, no copy engine.
     assert 'lifecycle/pull.py' in files and 'registry/client.py' in files and 'signatures/verify.py' in files
     assert [f for f in files if f.startswith('copy/')] == []
-    assert 'lifecycle/pull_archive.py' not in files
+    assert 'usecases/image_pull.py' not in files
 
 
 @pytest.mark.parametrize('name', ['container_state', 'image_pull', 'image_info'])
@@ -76,7 +76,7 @@ def test_image_copy_carries_the_signing_code(payloads):
 
 def test_image_pull_carries_the_copy_engine_for_dest(payloads):
     files = payloads['image_pull']
-    assert 'lifecycle/pull_archive.py' in files and 'copy/engine.py' in files and 'copy/transports.py' in files
+    assert 'usecases/image_pull.py' in files and 'copy/engine.py' in files and 'copy/transports.py' in files
 
 
 def test_systemd_generate_carries_no_registry_code(payloads):

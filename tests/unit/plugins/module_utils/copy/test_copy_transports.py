@@ -25,7 +25,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     NotFoundError,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
-from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
 
 
 def sha(data):

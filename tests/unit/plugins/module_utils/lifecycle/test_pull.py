@@ -26,10 +26,10 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     RegistryUnreachableError,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle import pull as pl
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull_archive import pull_image
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.container import ContainerManager
+from ansible_collections.podkit.containers.plugins.module_utils.usecases.image_pull import pull_image
+from ansible_collections.podkit.containers.plugins.module_utils.usecases.container_state import ContainerManager
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
-from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
 from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import RegistriesConf
 
 REG = 'registry.example:5000'

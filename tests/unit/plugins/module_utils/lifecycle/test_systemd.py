@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.podkit.containers.plugins.module_utils import files
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError, SystemdError
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle import systemd
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle import systemd_install
+from ansible_collections.podkit.containers.plugins.module_utils.usecases import systemd_generate
 
 
 def _spec(**params):
@@ -286,17 +286,17 @@ def _params(tmp_path, **kw):
 
 def test_generate_writes_then_reloads(tmp_path):
     run = FakeRun()
-    res = systemd_install.generate(_params(tmp_path, scope='user'), run, environ={'HOME': str(tmp_path)}, uid=0)
+    res = systemd_generate.generate(_params(tmp_path, scope='user'), run, environ={'HOME': str(tmp_path)}, uid=0)
     assert res['changed'] and res['daemon_reloaded']
     assert [c[-1] for c in run.calls] == ['--property=Version', 'daemon-reload']
     assert run.calls[0][:2] == ['systemctl', '--user']
-    again = systemd_install.generate(_params(tmp_path, scope='user'), run, environ={}, uid=0)
+    again = systemd_generate.generate(_params(tmp_path, scope='user'), run, environ={}, uid=0)
     assert not again['changed'] and len(run.calls) == 2
 
 
 def test_generate_check_mode_writes_nothing(tmp_path):
     run = FakeRun()
-    res = systemd_install.generate(_params(tmp_path), run, check_mode=True, environ={}, uid=0)
+    res = systemd_generate.generate(_params(tmp_path), run, check_mode=True, environ={}, uid=0)
     assert res['changed'] and not res['daemon_reloaded']
     assert os.listdir(str(tmp_path)) == []
     assert res['diff']['before_header'].endswith('(absent)')
@@ -304,7 +304,7 @@ def test_generate_check_mode_writes_nothing(tmp_path):
 
 def test_generate_without_manager_writes_nothing(tmp_path):
     with pytest.raises(SystemdError) as exc:
-        systemd_install.generate(_params(tmp_path, scope='user'), FakeRun(reachable=False), environ={}, uid=0)
+        systemd_generate.generate(_params(tmp_path, scope='user'), FakeRun(reachable=False), environ={}, uid=0)
     assert 'no systemd user manager for root' in exc.value.msg
     assert 'loginctl enable-linger root' in exc.value.msg
     assert os.listdir(str(tmp_path)) == []
@@ -314,21 +314,21 @@ def test_generate_failed_reload_restores_previous_file(tmp_path):
     path = tmp_path / 'container-web.service'
     path.write_text(u'old\n')
     with pytest.raises(SystemdError):
-        systemd_install.generate(_params(tmp_path), FakeRun(reload_rc=1), environ={}, uid=0)
+        systemd_generate.generate(_params(tmp_path), FakeRun(reload_rc=1), environ={}, uid=0)
     assert path.read_text() == u'old\n'
     with pytest.raises(SystemdError):
-        systemd_install.generate(_params(tmp_path, name='new'), FakeRun(reload_rc=1), environ={}, uid=0)
+        systemd_generate.generate(_params(tmp_path, name='new'), FakeRun(reload_rc=1), environ={}, uid=0)
     assert not (tmp_path / 'container-new.service').exists()
 
 
 def test_generate_absent(tmp_path):
     run = FakeRun()
-    systemd_install.generate(_params(tmp_path), run, environ={}, uid=0)
-    res = systemd_install.generate(_params(tmp_path, state='absent', image=None), run, check_mode=True, environ={}, uid=0)
+    systemd_generate.generate(_params(tmp_path), run, environ={}, uid=0)
+    res = systemd_generate.generate(_params(tmp_path, state='absent', image=None), run, check_mode=True, environ={}, uid=0)
     assert res['changed'] and (tmp_path / 'container-web.service').exists()
-    res = systemd_install.generate(_params(tmp_path, state='absent', image=None), run, environ={}, uid=0)
+    res = systemd_generate.generate(_params(tmp_path, state='absent', image=None), run, environ={}, uid=0)
     assert res['changed'] and res['daemon_reloaded'] and not (tmp_path / 'container-web.service').exists()
-    res = systemd_install.generate(_params(tmp_path, state='absent', image=None), run, environ={}, uid=0)
+    res = systemd_generate.generate(_params(tmp_path, state='absent', image=None), run, environ={}, uid=0)
     assert not res['changed']
 
 

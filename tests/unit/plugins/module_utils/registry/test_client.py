@@ -32,7 +32,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
 from ansible_collections.podkit.containers.plugins.module_utils.registry import client as client_module
 from ansible_collections.podkit.containers.plugins.module_utils.registry.client import RegistryClient, forget_known_schemes, parse_retry_after
 from ansible_collections.podkit.containers.plugins.module_utils.registry.manifest import DOCKER_MANIFEST, OCI_MANIFEST, digest_of
-from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
 
 from ansible_collections.podkit.containers.tests.unit.plugins.module_utils.registry.fake_registry import FakeRegistry, make_manifest, sha256
 

@@ -5,7 +5,7 @@ import pytest
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError, NotFoundError
 from ansible_collections.podkit.containers.plugins.module_utils.registry.names import open_image, resolve_name
-from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
 from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import load_registries_conf
 
 

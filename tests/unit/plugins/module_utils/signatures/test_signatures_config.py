@@ -14,7 +14,7 @@ import os
 import pytest
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError, FileWriteError
-from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
 from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import parse_reference
 from ansible_collections.podkit.containers.plugins.module_utils.signatures import registries_d as rd
 from ansible_collections.podkit.containers.plugins.module_utils.signatures.policy import Policy, requires_verification

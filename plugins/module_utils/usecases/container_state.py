@@ -102,7 +102,7 @@ class ContainerManager(object):
             else:
                 # Imported here so that a no-op run does not load the registry core.
                 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import ContainerPull
-                from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+                from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
                 self._puller = ContainerPull(RegistryOptions.from_params(self.params), platform=self.params.get('platform'))
         return self._puller
 

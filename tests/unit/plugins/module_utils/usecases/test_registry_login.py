@@ -6,8 +6,8 @@ import json
 import pytest
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import AuthenticationError, InvalidReferenceError
-from ansible_collections.podkit.containers.plugins.module_utils.registry.login import apply_login, normalize_registry_key
-from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+from ansible_collections.podkit.containers.plugins.module_utils.usecases.registry_login import apply_login, normalize_registry_key
+from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
 
 
 @pytest.mark.parametrize('text, key', [

@@ -18,13 +18,14 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     PodmanError,
     PodmanNotFoundError,
 )
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.container import ContainerManager
+from ansible_collections.podkit.containers.plugins.module_utils.usecases.container_state import ContainerManager
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import (
     PodmanEngine,
     registry_of,
 )
 
-FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
+# Real podman 4.3.1 inspect output, shared with the spec tests.
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'lifecycle', 'fixtures')
 IMAGE = 'localhost/podkit-lifecycle/busybox:1'
 
 
@@ -405,7 +406,7 @@ def signing(tmp_path):
 
 def puller(signing):
     from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import ContainerPull
-    from ansible_collections.podkit.containers.plugins.module_utils.registry.options import RegistryOptions
+    from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
     made = []
 
     def factory():
@@ -486,9 +487,9 @@ def test_no_op_imports_nothing_from_registry_or_signatures():
     import sys
     code = '\n'.join([
         'import copy, json, sys',
-        'from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.container import ContainerManager',
+        'from ansible_collections.podkit.containers.plugins.module_utils.usecases.container_state import ContainerManager',
         'sys.path.insert(0, %r)' % os.path.dirname(__file__),
-        'import test_container as t',
+        'import test_container_state as t',
         'eng = t.FakeEngine(container=t.running_plain(), image=t.load("image-busybox"))',
         'def factory():',
         '    raise AssertionError("puller made")',
