@@ -15,13 +15,14 @@ __metaclass__ = type
 
 import base64
 import calendar
-import json
 import re
 import threading
 import time
 
+from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     AuthenticationError,
+    PodkitError,
     RegistryUnreachableError,
     TLSError,
 )
@@ -438,9 +439,10 @@ class Authenticator(object):
             raise AuthenticationError('token server %s answered an invalid response: HTTP %d' % (where, status),
                                       registry=self.registry, status=status)
         try:
-            body = json.loads(response.content.decode('utf-8'))
-        except (ValueError, UnicodeDecodeError):
-            raise AuthenticationError('token server %s answered an invalid response: not JSON' % where, registry=self.registry)
+            body = documents.load_json(response.content, 'its body', documents.TOKEN, AuthenticationError,
+                                       registry=self.registry)
+        except AuthenticationError as err:
+            raise AuthenticationError('token server %s answered an invalid response: %s' % (where, err.msg), **err.details)
         if not isinstance(body, dict):
             raise AuthenticationError('token server %s answered an invalid response: not a JSON object' % where, registry=self.registry)
         value = body.get('token') or body.get('access_token')
@@ -462,9 +464,10 @@ class Authenticator(object):
 
 def _oauth_error(response):
     try:
-        return json.loads(response.content.decode('utf-8')).get('error')
-    except (ValueError, UnicodeDecodeError, AttributeError):
+        body = documents.load_json(response.content, 'the token error', documents.ERROR_BODY)
+    except PodkitError:
         return None
+    return body.get('error') if isinstance(body, dict) else None
 
 
 def _short(exc):

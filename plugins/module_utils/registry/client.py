@@ -17,18 +17,19 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import email.utils
-import json
 import re
 import ssl
 import threading
 import time
 
+from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     AuthenticationError,
     AuthorizationError,
     DigestMismatchError,
     ManifestError,
     NotFoundError,
+    PodkitError,
     RegistryError,
     RegistryUnreachableError,
     TLSError,
@@ -84,7 +85,8 @@ MAX_REDIRECTS = 10
 CHUNK_SIZE = 1024 * 1024
 # requests' own default: connections kept per host.
 DEFAULT_POOL_SIZE = 10
-_ERROR_BODY_LIMIT = 64 * 1024
+_ERROR_BODY_LIMIT = documents.ERROR_BODY.max_bytes
+_TAG_LIST_SHAPE = documents.Object(optional={'tags': documents.Nullable(documents.ListOf(str))})
 _REDIRECTS = (301, 302, 303, 307, 308)
 # What OpenSSL says when the other side answers a ClientHello with plain http.
 _NOT_TLS_MARKERS = ('wrong version number', 'wrong_version_number', 'record layer failure', 'record_layer_failure',
@@ -513,8 +515,8 @@ class RegistryClient(object):
     def _server_errors(text):
         """(codes, "CODE: message; ...") from the distribution error body."""
         try:
-            body = json.loads(text)
-        except ValueError:
+            body = documents.load_json(text, 'the error body', documents.ERROR_BODY)
+        except PodkitError:  # a body that is no distribution error (HTML, truncated, hostile) says nothing more
             return [], ''
         errors = body.get('errors') if isinstance(body, dict) else None
         if not isinstance(errors, list):
@@ -1034,12 +1036,12 @@ class RegistryClient(object):
                 raise self._error(response, 'repository %s' % repository, repository, not_found='%s not found in registry %s')
             if response.status_code != 200:
                 raise self._error(response, 'the tag list of %s' % repository, repository)
-            try:
-                body = json.loads(response.content.decode('utf-8'))
-            except (ValueError, UnicodeDecodeError):
-                raise TransferError('registry %s answered an invalid tag list for %s' % (self.registry, repository),
-                                    registry=self.registry, repository=repository)
-            tags.extend(t for t in (body.get('tags') if isinstance(body, dict) else None) or [] if isinstance(t, str))
+            what = 'the tag list of %s/%s' % (self.registry, repository)
+            body = documents.load_json(response.content, what, documents.TAG_LIST, TransferError,
+                                       registry=self.registry, repository=repository)
+            # distribution answers "tags": null for a repository without tags
+            documents.check(body, _TAG_LIST_SHAPE, what, TransferError, registry=self.registry, repository=repository)
+            tags.extend(body.get('tags') or [])
             seen.add(response.url)
             match = _LINK_NEXT_RE.search(response.headers.get('Link') or '')
             url = urljoin(response.url, match.group(1)) if match else None

@@ -30,6 +30,7 @@ try:
 except ImportError:  # pragma: no cover - not on POSIX
     HAS_FCNTL = False
 
+from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.errors import CredentialsError
 
 DOCKER_HUB = 'docker.io'
@@ -38,6 +39,10 @@ _DOCKER_HUB_KEYS = ('docker.io', 'index.docker.io', 'registry-1.docker.io')
 # What docker login hands to a credential helper for Docker Hub.
 DOCKER_HUB_SERVER_URL = 'https://index.docker.io/v1/'
 IDENTITY_TOKEN_USERNAME = '<token>'
+
+# What the code below relies on; each auths entry is judged where it is used (_from_entry, get_entry).
+_AUTH_FILE_SHAPE = documents.Object(optional={'auths': dict, 'credHelpers': documents.MapOf(str), 'credsStore': str})
+_HELPER_ANSWER_SHAPE = documents.Object(optional={'Username': documents.Nullable(str), 'Secret': documents.Nullable(str)})
 
 
 class Credentials(object):
@@ -164,25 +169,15 @@ def _load_json(path):
         if err.errno == errno.ENOENT:
             return {}
         raise CredentialsError('cannot read auth file %s: %s' % (path, err.strerror or err), path=path)
-    try:
-        text = raw.decode('utf-8')
-    except UnicodeDecodeError:
-        raise CredentialsError('auth file %s is not valid JSON (not UTF-8 text): fix or remove it' % path, path=path)
-    if not text.strip():
+    if not raw.strip():
         return {}
+    what = 'auth file %s' % path
     try:
-        data = json.loads(text)
-    except ValueError as err:
-        line = getattr(err, 'lineno', None)
-        where = (' (line %s)' % line) if line else ''
-        raise CredentialsError('auth file %s is not valid JSON%s: fix or remove it' % (path, where), path=path)
-    if not isinstance(data, dict):
-        raise CredentialsError('auth file %s is not valid: the top level must be a JSON object; fix or remove it' % path, path=path)
-    for section in ('auths', 'credHelpers'):
-        if section in data and not isinstance(data[section], dict):
-            raise CredentialsError("auth file %s is not valid: '%s' must be a JSON object; fix or remove it" % (path, section),
-                                   path=path)
-    return data
+        data = documents.load_json(raw, what, documents.AUTH_FILE, CredentialsError, path=path)
+        return documents.check(data, _AUTH_FILE_SHAPE, what, CredentialsError, path=path)
+    except CredentialsError as err:
+        # The parser never quotes the document, so the message is safe with the credentials the file holds.
+        raise CredentialsError('%s; fix or remove it' % err.msg, **err.details)
 
 
 def _default_run_command(argv, data):
@@ -225,11 +220,12 @@ def _run_helper(helper, registry, run_command, source):
                                    % (program, registry, rc, (': ' + first[:200]) if first else ''),
                                    helper=program, registry=registry, rc=rc)
         try:
-            answer = json.loads(out)
-            username, secret = answer.get('Username'), answer.get('Secret')
-        except (ValueError, AttributeError):
-            raise CredentialsError('credential helper %s returned something that is not its JSON answer for registry %s'
-                                   % (program, registry), helper=program, registry=registry)
+            answer = documents.load_json(out, 'the answer', documents.CREDENTIAL_HELPER, CredentialsError)
+            documents.check(answer, _HELPER_ANSWER_SHAPE, 'the answer', CredentialsError)
+        except CredentialsError as err:
+            raise CredentialsError('credential helper %s returned something that is not its JSON answer for registry %s (%s)'
+                                   % (program, registry, err.msg), helper=program, registry=registry)
+        username, secret = answer.get('Username'), answer.get('Secret')
         if not secret:
             continue
         if username == IDENTITY_TOKEN_USERNAME:

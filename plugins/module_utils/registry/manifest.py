@@ -16,14 +16,15 @@ __metaclass__ = type
 
 import base64
 import hashlib
-import json
 import platform as _platform
 import re
 
+from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     DigestMismatchError,
     ManifestError,
     NotFoundError,
+    PodkitError,
 )
 
 
@@ -44,8 +45,8 @@ def _jsonschema():
     return jsonschema
 
 
-MAX_MANIFEST_SIZE = 4 * 1024 * 1024
-MAX_CONFIG_SIZE = 8 * 1024 * 1024
+MAX_MANIFEST_SIZE = documents.MANIFEST.max_bytes
+MAX_CONFIG_SIZE = documents.CONFIG.max_bytes
 
 OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
 OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
@@ -138,10 +139,11 @@ def schema1_payload(raw, data):
     if not signatures or not isinstance(signatures, list) or not isinstance(signatures[0], dict):
         return None
     try:
-        protected = json.loads(_b64url_decode(signatures[0]['protected']).decode('utf-8'))
+        protected = documents.load_json(_b64url_decode(signatures[0]['protected']), 'the protected header',
+                                        documents.MANIFEST)
         length = int(protected['formatLength'])
         tail = _b64url_decode(protected['formatTail'])
-    except (KeyError, TypeError, ValueError, UnicodeDecodeError):
+    except (KeyError, TypeError, ValueError, PodkitError):
         return None
     if length < 0 or length > len(raw):
         return None
@@ -218,9 +220,10 @@ class Manifest(object):
         result = []
         for entry in reversed(self.data.get('history') or []):
             try:
-                result.append(json.loads(entry.get('v1Compatibility') or '{}'))
-            except ValueError:
-                result.append({})
+                item = documents.load_json(entry.get('v1Compatibility') or '{}', 'v1Compatibility', documents.MANIFEST)
+            except PodkitError:
+                item = None
+            result.append(item if isinstance(item, dict) else {})
         return result
 
     @property
@@ -418,12 +421,7 @@ def parse_manifest(raw, content_type=None, expected_digest=None, registry=None, 
     if not isinstance(raw, bytes):
         raw = bytes(raw)
     kw = dict(registry=registry, repository=repository)
-    if len(raw) > MAX_MANIFEST_SIZE:
-        raise ManifestError('%s is larger than 4 MiB (%d bytes); refusing to parse it' % (what, len(raw)), **kw)
-    try:
-        data = json.loads(raw.decode('utf-8'))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ManifestError('%s is not valid JSON: %s' % (what, _trim(str(exc))), **kw)
+    data = documents.load_json(raw, what, documents.MANIFEST, ManifestError, **kw)
     if not isinstance(data, dict):
         raise ManifestError('%s is not a JSON object' % what, **kw)
 
@@ -463,16 +461,13 @@ def parse_config(raw, expected_digest=None, registry=None, repository=None, what
     """Parse and validate an image config blob (OCI or Docker); returns the dict."""
     kw = dict(registry=registry, repository=repository)
     if len(raw) > MAX_CONFIG_SIZE:
-        raise ManifestError('%s is larger than 8 MiB' % what, **kw)
+        raise ManifestError('%s is larger than 8 MiB (%d bytes); refusing to parse it' % (what, len(raw)), **kw)
     if expected_digest:
         actual = digest_of(raw, expected_digest.partition(':')[0]) if expected_digest.partition(':')[0] in _HASHES else None
         if actual != expected_digest:
             raise DigestMismatchError('%s has digest %s, expected %s' % (what, actual, expected_digest),
                                       expected=expected_digest, actual=actual, **kw)
-    try:
-        data = json.loads(raw.decode('utf-8'))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ManifestError('%s is not valid JSON: %s' % (what, _trim(str(exc))), **kw)
+    data = documents.load_json(raw, what, documents.CONFIG, ManifestError, **kw)
     validate(data, _load_schemas().IMAGE_CONFIG, what=what, **kw)
     return data
 

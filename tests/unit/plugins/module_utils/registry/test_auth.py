@@ -193,7 +193,9 @@ def test_refresh_token_oauth_post():
 @pytest.mark.parametrize('answer, fragment', [
     (FakeResponse(500, b'oops'), 'HTTP 500'),
     (FakeResponse(502, b''), 'HTTP 502'),
-    (FakeResponse(200, b'<html>'), 'not JSON'),
+    (FakeResponse(200, b'<html>'), 'its body is not valid JSON at line 1, column 1'),
+    (FakeResponse(200, b'[' * 400000), 'its body is nested deeper than 64 levels'),
+    (FakeResponse(200, b' ' * (1024 * 1024 + 1)), 'its body is larger than 1 MiB'),
     (FakeResponse(200, [1, 2]), 'not a JSON object'),
     (FakeResponse(200, {'expires_in': 60}), 'no token or access_token field'),
     (FakeResponse(200, {'token': ''}), 'no token or access_token field'),

@@ -216,10 +216,13 @@ def test_cred_helper_missing_program(tmp_path):
 
 
 @pytest.mark.parametrize('content, fragment', [
-    ('{"auths": {"quay.io": {"auth": "c2VjcmV0OnBhc3N3b3Jk"}\n\n', '(line 3)'),
-    ('{"auths": {"quay.io": {"auth": "c2VjcmV0OnBhc3N3b3Jk",}}}', '(line 1)'),
-    ('["c2VjcmV0OnBhc3N3b3Jk"]', 'top level must be a JSON object'),
-    ('{"auths": ["c2VjcmV0OnBhc3N3b3Jk"]}', "'auths' must be a JSON object"),
+    ('{"auths": {"quay.io": {"auth": "c2VjcmV0OnBhc3N3b3Jk"}\n\n', 'is not valid JSON at line 3'),
+    ('{"auths": {"quay.io": {"auth": "c2VjcmV0OnBhc3N3b3Jk",}}}', 'is not valid JSON at line 1'),
+    ('["c2VjcmV0OnBhc3N3b3Jk"]', 'is not valid: the document must be an object, not a list'),
+    ('{"auths": ["c2VjcmV0OnBhc3N3b3Jk"]}', 'is not valid: $.auths must be an object, not a list'),
+    ('{"credHelpers": {"quay.io": ["c2VjcmV0OnBhc3N3b3Jk"]}}', 'is not valid: $.credHelpers["quay.io"] must be a string'),
+    ('{"auths": ' * 50000, 'is nested deeper than 64 levels'),
+    ('{"auths": {"quay.io": {"auth": "c2VjcmV0OnBhc3N3b3Jk"}}}' + ' ' * (1024 * 1024), 'is larger than 1 MiB'),
 ])
 def test_corrupt_file(tmp_path, content, fragment):
     path = write_json(tmp_path / 'auth.json', content)

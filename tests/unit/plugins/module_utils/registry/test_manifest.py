@@ -124,7 +124,9 @@ def test_schema_violations_name_the_json_path(doc, content_type, path):
 
 @pytest.mark.parametrize('body, content_type, fragment', [
     (b'{not json', None, 'not valid JSON'),
-    (b'\xff\xfe', None, 'not valid JSON'),
+    (b'\xff\xfe', None, 'is not UTF-8 text'),
+    (b'[' * 400000, None, 'is nested deeper than 64 levels'),
+    (b'{"a": ' * 100000, None, 'is nested deeper than 64 levels'),
     (b'[1]', None, 'not a JSON object'),
     (b'{"schemaVersion": 2}', None, 'unsupported media type (none)'),
     (raw(changed(OCI, ['mediaType'], delete=True)), 'application/vnd.example+json', 'unsupported media type application/vnd.example+json'),
