@@ -10,7 +10,8 @@ export PODKIT_SRC
 podkit_log() { printf '[podkit] %s\n' "$*" >&2; }
 
 podkit_apt() {
-    local wanted=(podman skopeo docker-registry runc busybox-static uidmap slirp4netns openssl apache2-utils curl git rsync make gnupg)
+    local wanted=(podman skopeo systemd docker-registry runc busybox-static uidmap slirp4netns openssl apache2-utils curl git rsync make gnupg
+                debootstrap)  # debootstrap: the Debian 13 root of scripts/platform-trixie.sh
     local missing=() pkg
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import subprocess
 import sys
 
 import pytest
@@ -40,6 +41,48 @@ default_ulimits = ["nofile=1024:4096", "nproc=1024:1024"]
 # crun fails on this machine's cgroup-v1 hybrid layout
 runtime = "runc"
 """
+
+
+def _os_platform():
+    """debian12, debian13, ...: which test platform this is (scripts/test.sh runs the podman tests on two)."""
+    fields = {}
+    try:
+        with open('/etc/os-release') as f:
+            for line in f:
+                key, _eq, value = line.strip().partition('=')
+                fields[key] = value.strip('"')
+    except IOError:
+        pass
+    return '%s%s' % (fields.get('ID', 'unknown'), fields.get('VERSION_ID', '').split('.')[0])
+
+
+PLATFORM = _os_platform()
+
+
+def _version_line(argv):
+    try:
+        out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True,
+                             timeout=30, check=False).stdout
+    except OSError:
+        return 'missing'
+    return (out.strip().splitlines() or ['?'])[0]
+
+
+def pytest_report_header(config):  # pylint: disable=unused-argument
+    return 'podkit platform: %s (%s, %s, %s, Python %s)' % (
+        PLATFORM, _version_line(['podman', '--version']), _version_line(['skopeo', '--version']),
+        _version_line(['systemctl', '--version']), sys.version.split()[0])
+
+
+def pytest_terminal_summary(terminalreporter):
+    # Also with -q, which hides the header: the run's output says which platform its results are from.
+    terminalreporter.write_line('podkit platform: %s' % PLATFORM)
+
+
+def pytest_collection_modifyitems(items):
+    # In a junit report (--junitxml) every test case says where it ran.
+    for item in items:
+        item.user_properties.append(('podkit_platform', PLATFORM))
 
 
 class PodmanEnv:
