@@ -127,6 +127,30 @@ def test_corrupt_auth_file(registry_tls_basic, run_module, tmp_path):
     _no_traceback(run)
 
 
+@pytest.mark.parametrize('entries,expected', [
+    ('"%(host)s": "dXNlcjpwdw=="', "the entry for '%(host)s' is not a JSON object"),
+    ('"%(host)s": {"auth": "not base64 at all!"}', "is not base64 of 'username:password'"),
+    ('"other.example": ["x"], "%(host)s": {"auth": "dXNlcjpwdw=="}', "the entry for 'other.example' is not a JSON object"),
+    ('"other.example": {"auth": 5}', "'auth' of the entry for 'other.example' is not a string"),
+])
+@pytest.mark.parametrize('state', ['present', 'absent'])
+def test_malformed_entry_fails_and_file_stays_byte_identical(registry_tls_basic, run_module, tmp_path, entries, expected, state):
+    reg = registry_tls_basic
+    auth_file = tmp_path / 'auth.json'
+    # Unusual spacing and key order: a rewrite would show even if the content stayed the same.
+    original = ('{ "auths" : { %s },\n  "x-keep":1 }' % (entries % {'host': reg.host})).encode()
+    auth_file.write_bytes(original)
+    args = _tls_args(reg, auth_file) if state == 'present' else dict(registry=reg.host, auth_file=str(auth_file), state='absent')
+    for check in (True, False):
+        run = run_module('registry_login', args, check=check)
+        assert run.get('failed') is True, run
+        assert str(auth_file) in run['msg'] and (expected % {'host': reg.host}) in run['msg'], run
+        assert auth_file.read_bytes() == original
+        assert 'dXNlcjpwdw==' not in json.dumps(run.result)
+        _no_traceback(run)
+        secret_scan(run, [reg.password])
+
+
 def test_plain_http_needs_insecure(registry_http, run_module, tmp_path):
     auth_file = tmp_path / 'auth.json'
     args = dict(registry=registry_http.host, username='someone', password='some-password', auth_file=str(auth_file))

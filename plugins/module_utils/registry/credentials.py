@@ -151,7 +151,7 @@ def _decode_auth(value, path, key):
         decoded = None
     if decoded is None or ':' not in decoded:
         raise CredentialsError("auth file %s: the 'auth' value for '%s' is not base64 of 'username:password'; "
-                               "log in again or remove the entry" % (path, key), path=path)
+                               "remove the entry (or fix it), then log in again" % (path, key), path=path)
     username, _sep, password = decoded.partition(':')
     return username, password
 
@@ -318,7 +318,23 @@ class AuthFile(object):
 
     def read(self):
         """The file's JSON object ({} when missing); a corrupt file raises CredentialsError and stays untouched."""
-        return _load_json(self.path)
+        return self._checked(_load_json(self.path))
+
+    def _checked(self, data):
+        """``data`` when every ``auths`` entry has the shape containers-auth.json(5) gives it.
+
+        podman refuses such a file as a whole; rewriting it here would silently replace or reformat the entry
+        the user has to repair, so a write stops before it starts (the message never shows a value).
+        """
+        for key, entry in sorted((data.get('auths') or {}).items()):
+            if not isinstance(entry, dict):
+                raise CredentialsError("auth file %s: the entry for '%s' is not a JSON object; fix or remove it (the file "
+                                       "was left as it is)" % (self.path, key), path=self.path)
+            for field in ('auth', 'identitytoken', 'username', 'password'):
+                if field in entry and not isinstance(entry[field], str):
+                    raise CredentialsError("auth file %s: '%s' of the entry for '%s' is not a string; fix or remove it "
+                                           "(the file was left as it is)" % (self.path, field, key), path=self.path)
+        return data
 
     def get_entry(self, key):
         """(username, has_password) for ``auths[key]`` or None: enough for a diff, without the secret."""
@@ -326,8 +342,6 @@ class AuthFile(object):
         if key not in auths:
             return None
         entry = auths[key]
-        if not isinstance(entry, dict):
-            return (None, False)
         username = password = None
         if entry.get('auth'):
             username, password = _decode_auth(entry['auth'], self.path, key)
@@ -395,7 +409,7 @@ class AuthFile(object):
         try:
             if HAS_FCNTL:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX)
-            data = _load_json(self.path)
+            data = self._checked(_load_json(self.path))
             changed = change(data)
             if changed:
                 self._write(directory, data)

@@ -359,3 +359,27 @@ def test_parallel_writers_lose_nothing(tmp_path):
     for i in range(8):
         creds = lookup_credentials('registry%d.example:5000' % i, auth_file=path)
         assert (creds.username, creds.password) == ('user%d' % i, 'pass%d' % i)
+
+
+@pytest.mark.parametrize('auths', [
+    {'quay.io': 'dXNlcjpwdw=='},
+    {'quay.io': None},
+    {'other.example': [1], 'quay.io': {'auth': b64('u:p')}},
+    {'other.example': {'auth': 5}},
+    {'other.example': {'identitytoken': {'x': 1}}},
+])
+def test_malformed_entry_stops_every_write_and_leaves_the_bytes(tmp_path, auths):
+    path = str(tmp_path / 'auth.json')
+    original = ('{"auths":%s,  "z":1}' % json.dumps(auths)).encode()
+    with open(path, 'wb') as handle:
+        handle.write(original)
+    auth = AuthFile(path)
+    for action in (lambda: auth.get_entry('quay.io'), lambda: auth.would_set('quay.io', 'u', 'p'),
+                   lambda: auth.set_credentials('quay.io', 'u', 'p'), lambda: auth.remove('quay.io'),
+                   lambda: auth.remove('not-there.example')):
+        with pytest.raises(CredentialsError) as info:
+            action()
+        assert 'left as it is' in info.value.msg and path in info.value.msg
+        assert 'dXNlcjpwdw' not in info.value.msg
+    with open(path, 'rb') as handle:
+        assert handle.read() == original
