@@ -60,6 +60,7 @@ REGISTRIES_CONF = Kind('registries.conf', 1 * MiB)
 REGISTRIES_D = Kind('registries.d file', 1 * MiB)
 POLICY = Kind('signature policy', 1 * MiB)
 SIGNATURE = Kind('signature payload', 4 * MiB)
+PRIVATE_KEY = Kind('private key', 1 * MiB)
 
 
 def _one_line(text):

@@ -37,7 +37,8 @@ class _Cancelled(PodkitError):
 
 
 class _SafeConf(object):
-    """registries.conf for ``insecure``; a file that cannot be read here (no TOML parser) marks nothing insecure.
+    """registries.conf for ``insecure``; a file that cannot be read here (no TOML parser) marks nothing insecure,
+    but a file that is broken (not valid TOML, too deep, unreadable, wrong types) fails the copy with its message.
 
     Read on the first question only: a client whose options say ``insecure`` never asks, and parsing the files
     (podman's shortnames.conf alone holds hundreds of aliases) costs more than a no-change copy's requests.
@@ -49,12 +50,9 @@ class _SafeConf(object):
         self._loaded = False
 
     def _load(self):
+        from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import load_registries_conf
+        self._conf = load_registries_conf(self._path)
         self._loaded = True
-        try:
-            from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import load_registries_conf
-            self._conf = load_registries_conf(self._path)
-        except (ImportError, ConfigError):
-            self._conf = None
 
     def is_insecure(self, registry):
         if not self._loaded:

@@ -22,22 +22,24 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import json
 import os
 import shutil
 import tarfile
 import tempfile
 import zlib
 
+from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     ConfigError,
     DigestMismatchError,
     ImageStoreError,
+    InvalidReferenceError,
     NotFoundError,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.copy.convert import dumps
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
 from ansible_collections.podkit.containers.plugins.module_utils.registry.manifest import hasher_for, is_digest, parse_manifest
+from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import parse_reference
 
 CHUNK = 1024 * 1024
 REF_NAME = 'org.opencontainers.image.ref.name'
@@ -45,6 +47,16 @@ OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
 DIR_VERSION = b'Directory Transport Version: 1.1\n'
 _GZIP_MAGIC = b'\x1f\x8b'
 _ZSTD_MAGIC = b'\x28\xb5\x2f\xfd'
+
+# What the code below relies on in the documents of local stores (checked before use, so a wrong type is a message).
+_LAYOUT_DESCRIPTOR = documents.Object(required={'digest': str},
+                                      optional={'mediaType': str, 'size': int, 'annotations': documents.MapOf(str),
+                                                'platform': dict})
+LAYOUT_INDEX_SHAPE = documents.Object(optional={'manifests': documents.ListOf(_LAYOUT_DESCRIPTOR)})
+# docker save writes "RepoTags": null for an image without a name.
+ARCHIVE_MANIFEST_SHAPE = documents.ListOf(documents.Object(
+    required={'Config': str, 'Layers': documents.ListOf(str)},
+    optional={'RepoTags': documents.Nullable(documents.ListOf(str))}))
 
 
 def _hex(digest):
@@ -99,18 +111,27 @@ def _file_chunks(path, offset=0, length=None):
             yield data
 
 
-def _read_json(path, what):
+def _read_json(path, what, kind=documents.MANIFEST, shape=None):
+    """(bytes, parsed document) of the file at ``path``, (None, None) when it does not exist."""
     try:
         with open(path, 'rb') as handle:
-            raw = handle.read(mf.MAX_MANIFEST_SIZE + 1)
+            raw = handle.read(kind.max_bytes + 1)
     except (IOError, OSError) as exc:
         if exc.errno == errno.ENOENT:
             return None, None
         raise _io_error('read', path, exc)
-    try:
-        return raw, json.loads(raw.decode('utf-8'))
-    except (ValueError, UnicodeDecodeError):
-        raise ImageStoreError('%s (%s) is not valid JSON' % (what, path), path=path)
+    what = '%s (%s)' % (what, path)
+    data = documents.load_json(raw, what, kind, ImageStoreError, path=path)
+    if shape is not None:
+        documents.check(data, shape, what, ImageStoreError, path=path)
+    return raw, data
+
+
+def _layout_index(raw, where, path):
+    """The parsed index.json of an OCI layout (directory or archive) ``where``."""
+    what = 'index.json of %s' % where
+    data = documents.load_json(raw, what, documents.LAYOUT_INDEX, ImageStoreError, path=path)
+    return documents.check(data, LAYOUT_INDEX_SHAPE, what, ImageStoreError, path=path)
 
 
 def _makedirs(path):
@@ -337,7 +358,12 @@ class _LayoutReader(object):
                 with tarfile.open(archive, 'r:') as tar:
                     for member in tar:
                         if member.isfile():
-                            self.members[os.path.normpath(member.name).lstrip('/')] = (member.offset_data, member.size)
+                            name = os.path.normpath(member.name).lstrip('/')
+                            if name in self.members:
+                                # tar lets a later member shadow an earlier one; readers disagree on which wins
+                                raise ImageStoreError('%s holds %s twice; refusing an ambiguous archive' % (archive, name),
+                                                      path=archive)
+                            self.members[name] = (member.offset_data, member.size)
             except (IOError, OSError) as exc:
                 raise _io_error('read', archive, exc)
             except tarfile.TarError as exc:
@@ -388,10 +414,7 @@ class OCILayoutSource(Source):
             self.reader = _LayoutReader(str(location), root=path)
         if not self.reader.exists('index.json'):
             raise ImageStoreError('%s is not an OCI image layout (no index.json)' % location, path=path)
-        try:
-            index = json.loads(self.reader.read('index.json').decode('utf-8'))
-        except (ValueError, UnicodeDecodeError):
-            raise ImageStoreError('index.json of %s is not valid JSON' % location, path=path)
+        index = _layout_index(self.reader.read('index.json', documents.LAYOUT_INDEX.max_bytes), location, path)
         self.entry = _index_entry(index, location.image_ref, str(location))
 
     def top_manifest(self):
@@ -421,7 +444,8 @@ class OCILayoutDestination(Destination):
         return 'oci'
 
     def current_digest(self):
-        raw, index = _read_json(os.path.join(self.root, 'index.json'), 'index.json of %s' % self.location)
+        raw, index = _read_json(os.path.join(self.root, 'index.json'), 'index.json of %s' % self.location,
+                                documents.LAYOUT_INDEX, LAYOUT_INDEX_SHAPE)
         if index is None:
             return None
         try:
@@ -462,7 +486,7 @@ class OCILayoutDestination(Destination):
 
     def commit(self, plan):
         index_path = os.path.join(self.root, 'index.json')
-        dummy, index = _read_json(index_path, 'index.json of %s' % self.location)
+        dummy, index = _read_json(index_path, 'index.json of %s' % self.location, documents.LAYOUT_INDEX, LAYOUT_INDEX_SHAPE)
         if not isinstance(index, dict):
             index = {'schemaVersion': 2, 'mediaType': mf.OCI_INDEX, 'manifests': []}
         desc = dict(self._top)
@@ -569,9 +593,10 @@ class OCIArchiveDestination(OCILayoutDestination):
             return None
         try:
             reader = _LayoutReader(str(self.location), archive=self.location.path)
-            index = json.loads(reader.read('index.json').decode('utf-8'))
+            index = _layout_index(reader.read('index.json', documents.LAYOUT_INDEX.max_bytes), self.location,
+                                  self.location.path)
             entry = _index_entry(index, self.image_ref, str(self.location))
-        except (ImageStoreError, NotFoundError, ValueError, UnicodeDecodeError):
+        except (ImageStoreError, NotFoundError):
             return None
         digest = entry.get('digest')
         return digest if is_digest(digest) and reader.exists(_blob_name(digest)) else None
@@ -597,26 +622,30 @@ def _docker_archive_items(path, where):
     reader = _LayoutReader(where, archive=path)
     if not reader.exists('manifest.json'):
         raise ImageStoreError('%s is not a docker-archive (no manifest.json)' % path, path=path)
-    try:
-        items = json.loads(reader.read('manifest.json').decode('utf-8'))
-    except (ValueError, UnicodeDecodeError):
-        raise ImageStoreError('manifest.json of %s is not valid JSON' % path, path=path)
-    if not isinstance(items, list):
-        raise ImageStoreError('manifest.json of %s is not a list' % path, path=path)
-    return reader, items
+    what = 'manifest.json of %s' % path
+    items = documents.load_json(reader.read('manifest.json', documents.ARCHIVE_MANIFEST.max_bytes), what,
+                                documents.ARCHIVE_MANIFEST, ImageStoreError, path=path)
+    return reader, documents.check(items, ARCHIVE_MANIFEST_SHAPE, what, ImageStoreError, path=path)
 
 
 def _repo_tag(reference):
     return '%s:%s' % (reference.name, reference.tag)
 
 
+def _normalized_tag(text):
+    """A RepoTag as the normalized NAME:TAG it stands for: docker writes its short form (``busybox:latest``,
+    ``myorg/app:1``), which means ``docker.io/library/busybox:latest`` and ``docker.io/myorg/app:1``."""
+    try:
+        return _repo_tag(parse_reference(text))
+    except InvalidReferenceError:
+        return None
+
+
 def _find_item(items, location):
     if location.reference is not None:
         wanted = _repo_tag(location.reference)
-        short = wanted[len('docker.io/'):] if wanted.startswith('docker.io/library/') else None
         for item in items:
-            tags = item.get('RepoTags') or []
-            if wanted in tags or (short and (short in tags or short[len('library/'):] in tags)):
+            if any(_normalized_tag(tag) == wanted for tag in item.get('RepoTags') or []):
                 return item
         return None
     if location.source_index is not None:
@@ -776,7 +805,7 @@ class DockerArchiveDestination(Destination):
 
     def put_manifest(self, image):
         config_path = os.path.join(self.stage, _hex(image.config['digest']) + '.json')
-        raw, config = _read_json(config_path, 'the image config')
+        raw, config = _read_json(config_path, 'the image config', documents.CONFIG)
         expected = ((config or {}).get('rootfs') or {}).get('diff_ids') or []
         actual = [self.diff_ids[layer['digest']] for layer in image.layers]
         if expected != actual:

@@ -23,6 +23,7 @@ import os
 import re
 import sys
 
+from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError, InvalidReferenceError
 from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import (
     Reference,
@@ -115,10 +116,7 @@ def _no_parser_reason(path):
 
 
 def _parse_toml(path, text, parser):
-    try:
-        return parser.loads(text)
-    except parser.TOMLDecodeError as err:
-        raise ConfigError('%s is not valid TOML: %s' % (path, err), path=path)
+    return documents.load_toml(text, path, documents.REGISTRIES_CONF, parser, ConfigError, path=path)
 
 
 class RegistryEntry(object):

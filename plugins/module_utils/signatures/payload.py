@@ -17,6 +17,7 @@ __metaclass__ = type
 import json
 import time
 
+from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.errors import InvalidReferenceError
 from ansible_collections.podkit.containers.plugins.module_utils.registry.manifest import is_digest
 from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import parse_reference
@@ -55,10 +56,7 @@ class Payload(object):
 
 def parse(raw, kind):
     """Payload of ``raw`` bytes, which must be of ``kind``; PayloadError otherwise."""
-    try:
-        data = json.loads(raw.decode('utf-8') if isinstance(raw, bytes) else raw)
-    except (ValueError, UnicodeDecodeError):
-        raise PayloadError('the signature payload is not JSON')
+    data = documents.load_json(raw, 'the signature payload', documents.SIGNATURE, PayloadError)
     if not isinstance(data, dict) or not isinstance(data.get('critical'), dict):
         raise PayloadError('the signature payload has no "critical" object')
     unknown = sorted(set(data) - set(['critical', 'optional']))

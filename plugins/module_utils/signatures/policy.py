@@ -17,9 +17,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
-import json
 import os
 
+from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
 from ansible_collections.podkit.containers.plugins.module_utils.signatures.registries_d import scopes_for
 
@@ -164,17 +164,14 @@ class Policy(object):
         path = os.path.expanduser(path) if path else default_path()
         try:
             with open(path, 'rb') as handle:
-                raw = handle.read(4 * 1024 * 1024)
+                raw = handle.read(documents.POLICY.max_bytes + 1)
         except (IOError, OSError) as exc:
             raise ConfigError('cannot read the signature policy %s: %s' % (path, getattr(exc, 'strerror', None) or exc), path=path)
         return cls.parse(raw, path)
 
     @classmethod
     def parse(cls, raw, path='policy.json'):
-        try:
-            data = json.loads(raw.decode('utf-8') if isinstance(raw, bytes) else raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ConfigError('the signature policy %s is not valid JSON: %s' % (path, exc), path=path)
+        data = documents.load_json(raw, 'the signature policy %s' % path, documents.POLICY, ConfigError, path=path)
         if not isinstance(data, dict):
             raise ConfigError('the signature policy %s must be a JSON object' % path, path=path)
         unknown = sorted(set(data) - set(['default', 'transports']))

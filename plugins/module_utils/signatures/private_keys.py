@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 
+from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
 from ansible_collections.podkit.containers.plugins.module_utils.signatures import _secretbox
 from ansible_collections.podkit.containers.plugins.module_utils.signatures.keys import (
@@ -52,8 +53,9 @@ def _scrypt(passphrase, salt, n, r, p):
 
 def decrypt_private_key(body, passphrase, path):
     """PKCS#8 DER from the JSON body of an encrypted sigstore key."""
+    what = 'the sigstore private key %s' % path
+    doc = documents.load_json(body, what, documents.PRIVATE_KEY, ConfigError, path=path)
     try:
-        doc = json.loads(body.decode('utf-8'))
         kdf, cipher = doc['kdf'], doc['cipher']
         params = kdf['params']
         salt = base64.b64decode(kdf['salt'])

@@ -29,6 +29,7 @@ import os
 import tempfile
 import time
 
+from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     ConfigError,
     FileWriteError,
@@ -180,12 +181,11 @@ def _load_yaml(path):
     except ImportError:  # pragma: no cover - depends on the target
         raise ConfigError('reading %s needs the Python library PyYAML on the target' % path, path=path)
     try:
-        with open(path) as handle:
-            return yaml.safe_load(handle) or {}
+        with open(path, 'rb') as handle:
+            raw = handle.read(documents.REGISTRIES_D.max_bytes + 1)
     except (IOError, OSError) as exc:
         raise ConfigError('cannot read %s: %s' % (path, getattr(exc, 'strerror', None) or exc), path=path)
-    except yaml.YAMLError as exc:
-        raise ConfigError('%s is not valid YAML: %s' % (path, str(exc).split('\n', maxsplit=1)[0]), path=path)
+    return documents.load_yaml(raw, path, documents.REGISTRIES_D, yaml, ConfigError, path=path) or {}
 
 
 # -- the lookaside store ------------------------------------------------------------------------------------------

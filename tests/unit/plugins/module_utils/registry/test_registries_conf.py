@@ -244,7 +244,16 @@ def test_malformed_toml(tmp_path):
     path = write(tmp_path / 'registries.conf', 'unqualified-search-registries = ["a.example"\n[[registry]\n')
     with pytest.raises(ConfigError) as info:
         load_registries_conf(path)
-    assert path in info.value.msg and 'not valid TOML' in info.value.msg
+    assert path in info.value.msg and 'not valid TOML at line 2, column 1' in info.value.msg
+    assert '\n' not in info.value.msg
+
+
+@pytest.mark.parametrize('text', ['a = ' + '[' * 400000, 'a = ' + '{ b = ' * 100000, '[[registry]]\nx = ' + '[' * 70])
+def test_deeply_nested_toml_is_refused_before_parsing(tmp_path, text):
+    path = write(tmp_path / 'registries.conf', text)
+    with pytest.raises(ConfigError) as info:
+        load_registries_conf(path)
+    assert info.value.msg == '%s is nested deeper than 64 levels; refusing to parse it' % path
 
 
 @pytest.mark.parametrize('text, fragment', [

@@ -50,7 +50,7 @@ def test_malformed_payloads(mutate, message):
 
 
 def test_not_json():
-    with pytest.raises(pl.PayloadError, match='not JSON'):
+    with pytest.raises(pl.PayloadError, match='is not valid JSON'):
         pl.parse(b'\x00\x01', pl.SIMPLE_TYPE)
 
 
