@@ -188,13 +188,3 @@ class PodmanEngine(object):
         """``podman tag IMAGE NAME``."""
         self._run(['tag', image, name], 'podman tag %s %s failed' % (image, name))
 
-
-def registry_of(image):
-    """The registry host of a fully qualified image reference, or None for a short name."""
-    ref = image.split('@', 1)[0]
-    if '/' not in ref:
-        return None
-    first = ref.split('/', 1)[0]
-    if '.' in first or ':' in first or first == 'localhost':
-        return first
-    return None

@@ -37,10 +37,11 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     PodmanError,
     RegistryUnreachableError,
 )
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import registry_of
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
 from ansible_collections.podkit.containers.plugins.module_utils.registry.names import ClientPool, image_sources
-from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import validate_digest, validate_tag
+from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import (
+    registry_of, split_reference, validate_digest, validate_tag,
+)
 from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import load_registries_conf
 
 POLICIES = ('missing', 'newer', 'always')
@@ -52,16 +53,6 @@ Decision.__doc__ = """``pull``: run a pull; ``change``: the local image for the 
 
 # -- names -----------------------------------------------------------------------------------------
 
-def _split(text):
-    """(name, tag or None, digest or None) of a reference string, without validating."""
-    name, at, digest = text.partition('@')
-    tag = None
-    colon = name.rfind(':')
-    if colon > name.rfind('/'):
-        name, tag = name[:colon], name[colon + 1:]
-    return name, tag, (digest if at else None)
-
-
 def image_text(name, tag=None, digest=None):
     """``name`` with O(tag) or O(digest) applied; a digest wins over any tag (podman stores a digest pull untagged)."""
     text = (name or '').strip()
@@ -71,7 +62,7 @@ def image_text(name, tag=None, digest=None):
         raise ConfigError('name is empty: give an image such as registry.example.com/team/app:1.0', option='name')
     if tag is not None and digest is not None:
         raise ConfigError('tag and digest are mutually exclusive')
-    bare, own_tag, own_digest = _split(text)
+    bare, own_tag, own_digest = split_reference(text)
     if tag is not None:
         validate_tag(tag)
         if (own_tag and own_tag != tag) or own_digest:

@@ -52,6 +52,9 @@ from ansible_collections.podkit.containers.plugins.module_utils.registry.manifes
     parse_manifest,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
+from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import (
+    DOCKER_HUB, DOCKER_HUB_API_HOST, is_docker_hub,
+)
 
 try:
     from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
@@ -75,8 +78,6 @@ except ImportError as _exc:  # pragma: no cover - depends on the target
     REQUESTS_IMPORT_ERROR = str(_exc)
     _NETWORK_ERRORS = ()
 
-DOCKER_HUB_NAMES = ('docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com')
-DOCKER_HUB_API = 'registry-1.docker.io'
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 10.0
@@ -274,9 +275,9 @@ class RegistryClient(object):
         name = name.rstrip('/')
         if not name:
             raise RegistryError('no registry given')
-        if name.lower() in DOCKER_HUB_NAMES:
-            self.registry = 'docker.io'
-            self.host = DOCKER_HUB_API
+        if is_docker_hub(name):
+            self.registry = DOCKER_HUB
+            self.host = DOCKER_HUB_API_HOST
         else:
             self.registry = name
             self.host = name

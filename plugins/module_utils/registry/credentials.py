@@ -32,10 +32,8 @@ except ImportError:  # pragma: no cover - not on POSIX
 
 from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.errors import CredentialsError
+from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import DOCKER_HUB, is_docker_hub
 
-DOCKER_HUB = 'docker.io'
-# Keys under which docker and older tools store Docker Hub credentials (after the scheme is stripped).
-_DOCKER_HUB_KEYS = ('docker.io', 'index.docker.io', 'registry-1.docker.io')
 # What docker login hands to a credential helper for Docker Hub.
 DOCKER_HUB_SERVER_URL = 'https://index.docker.io/v1/'
 IDENTITY_TOKEN_USERNAME = '<token>'
@@ -124,7 +122,7 @@ def normalize_key(key):
             break
     stripped = stripped.rstrip('/')
     host, sep, rest = stripped.partition('/')
-    if host.lower() in _DOCKER_HUB_KEYS:
+    if is_docker_hub(host):
         host = DOCKER_HUB
     return host + sep + rest
 

@@ -22,10 +22,20 @@ import re
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import InvalidReferenceError
 
+# The one Docker Hub table of the collection.
 DOCKER_HUB = 'docker.io'
 DOCKER_HUB_API_HOST = 'registry-1.docker.io'
-# Names docker and containers/image treat as the same Hub registry.
+# Names a reference may use for the Hub: docker and containers/image normalize both to docker.io.
 _DOCKER_HUB_ALIASES = ('docker.io', 'index.docker.io')
+# Every host name that is the Hub for logins, credentials and connections: the reference names plus its API host and
+# the name old docker clients stored credentials under. A reference naming one of the last two is not normalized
+# (docker keeps it as written), but it reaches the same registry with the same credentials.
+DOCKER_HUB_HOSTS = _DOCKER_HUB_ALIASES + (DOCKER_HUB_API_HOST, 'registry.hub.docker.com')
+
+# DNS limits (RFC 1035): what a URL library refuses later is refused here, with the reference in the message.
+HOST_LENGTH_MAX = 253
+HOST_LABEL_LENGTH_MAX = 63
+PORT_MAX = 65535
 
 NAME_TOTAL_LENGTH_MAX = 255
 TAG_LENGTH_MAX = 128
@@ -186,6 +196,49 @@ def _strip_docker_prefix(text):
     return text
 
 
+def is_docker_hub(host):
+    """True when ``host`` (a registry name or auth.json key host) is Docker Hub under any of its names."""
+    return (host or '').strip().lower() in DOCKER_HUB_HOSTS
+
+
+def _domain_problem(domain):
+    """What is wrong with ``domain`` (``host[:port]``) as a registry, or None."""
+    if not _DOMAIN_RE.match(domain):
+        return "registry '%s' is not a valid host[:port]" % _short(domain)
+    if domain.startswith('['):
+        host, dummy, port = domain[1:].partition(']')
+        port = port[1:]
+    else:
+        host, dummy, port = domain.partition(':')
+        if len(host) > HOST_LENGTH_MAX:
+            return "registry host '%s' is longer than %d characters" % (_short(host), HOST_LENGTH_MAX)
+        for label in host.split('.'):
+            if len(label) > HOST_LABEL_LENGTH_MAX:
+                return "registry host '%s' has a label longer than %d characters" % (_short(host), HOST_LABEL_LENGTH_MAX)
+    if port and (len(port) > len(str(PORT_MAX)) or not 1 <= int(port) <= PORT_MAX):
+        return "registry '%s' has port %s; a port is 1-%d" % (_short(domain), _short(port, 20), PORT_MAX)
+    return None
+
+
+def validate_registry(domain, text=None):
+    """Raise InvalidReferenceError unless ``domain`` is a usable ``host[:port]`` (DNS lengths, port range)."""
+    problem = _domain_problem(domain or '')
+    if problem:
+        text = domain if text is None else text
+        raise InvalidReferenceError("invalid registry '%s': %s" % (_short(text, 300), problem), registry=_short(text, 300))
+
+
+def split_reference(text):
+    """(name, tag or None, digest or None) of a reference string (``docker://`` dropped), without validating."""
+    return _split_tag_digest(_strip_docker_prefix((text or '').strip()))
+
+
+def registry_of(text):
+    """The normalized registry of a fully qualified reference string, or None for a short name (docker's rule)."""
+    domain = _split_domain(split_reference(text)[0])[0]
+    return normalize_registry(domain) if domain is not None else None
+
+
 def normalize_registry(domain):
     """Lowercase ``host[:port]`` with the legacy Hub name folded into ``docker.io``."""
     domain = domain.lower()
@@ -222,8 +275,9 @@ def parse_reference(text, default_tag='latest'):
 
     domain, path = _split_domain(name)
     if domain is not None:
-        if not _DOMAIN_RE.match(domain):
-            raise _invalid(original, "registry '%s' is not a valid host[:port]" % _short(domain))
+        problem = _domain_problem(domain)
+        if problem:
+            raise _invalid(original, problem)
         registry = normalize_registry(domain)
     else:
         registry = DOCKER_HUB

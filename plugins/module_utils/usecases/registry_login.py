@@ -11,6 +11,9 @@ import re
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import InvalidReferenceError
 from ansible_collections.podkit.containers.plugins.module_utils.registry import credentials
+from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import (
+    DOCKER_HUB, is_docker_hub, validate_registry,
+)
 
 # host[:port] or [v6]:port, then optional lowercase repository path components.
 _KEY_RE = re.compile(r'^(?P<host>(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?)(?P<path>(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)$')
@@ -30,8 +33,9 @@ def normalize_registry_key(text):
         raise InvalidReferenceError(
             "invalid registry %r: expected host[:port] or host[:port]/namespace/repository (lowercase path)" % (text,))
     host = match.group('host').lower()
-    if host in ('index.docker.io', 'registry-1.docker.io'):
-        host = 'docker.io'
+    validate_registry(host, text)
+    if is_docker_hub(host):
+        host = DOCKER_HUB
     return host + match.group('path')
 
 

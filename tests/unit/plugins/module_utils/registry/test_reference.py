@@ -241,3 +241,29 @@ def test_image_location_equality():
     assert parse_image_location('oci:/x:1') == ImageLocation('oci', path='/x', image_ref='1')
     assert parse_image_location('oci:/x:1') != parse_image_location('oci:/x:2')
     assert hash(parse_image_location('dir:/x')) == hash(ImageLocation('dir', path='/x'))
+
+
+@pytest.mark.parametrize('text, fragment', [
+    ('r.example:65536/app', "registry 'r.example:65536' has port 65536; a port is 1-65535"),
+    ('r.example:0/app', 'has port 0; a port is 1-65535'),
+    ('r.example:' + '9' * 5000 + '/app', 'a port is 1-65535'),
+    ('[::1]:70000/app', "registry '[::1]:70000' has port 70000"),
+    ('%s.example/app' % ('h' * 64), 'has a label longer than 63 characters'),
+    ('%s/app' % '.'.join(['h' * 60] * 5), 'is longer than 253 characters'),
+])
+def test_registry_limits_are_refused_by_the_parser(text, fragment):
+    with pytest.raises(InvalidReferenceError) as info:
+        parse_reference(text)
+    assert fragment in info.value.msg and '\n' not in info.value.msg
+
+
+@pytest.mark.parametrize('text', ['r.example:65535/app', 'r.example:1/app', '%s.example/app' % ('h' * 63), '[::1]:5000/app'])
+def test_registry_limits_accept_the_edges(text):
+    assert parse_reference(text).repository == 'app'
+
+
+@pytest.mark.parametrize('host, hub', [('docker.io', True), ('Index.Docker.IO', True), ('registry-1.docker.io', True),
+                                       ('registry.hub.docker.com', True), ('quay.io', False), ('docker.io.evil', False)])
+def test_one_docker_hub_table(host, hub):
+    from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import is_docker_hub
+    assert is_docker_hub(host) is hub

@@ -19,10 +19,8 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     PodmanNotFoundError,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.usecases.container_state import ContainerManager
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import (
-    PodmanEngine,
-    registry_of,
-)
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
+from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import registry_of
 
 # Real podman 4.3.1 inspect output, shared with the spec tests.
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'lifecycle', 'fixtures')
@@ -125,7 +123,8 @@ def test_argv():
 
 @pytest.mark.parametrize('image, registry', [
     ('registry.example.com/app:1', 'registry.example.com'), ('localhost:5000/a', 'localhost:5000'),
-    ('localhost/a:1', 'localhost'), ('library/busybox', None), ('busybox', None),
+    ('localhost/a:1', 'localhost'), ('library/busybox', None), ('busybox', None), ('Quay.IO/a/b@sha256:x', 'quay.io'),
+    ('index.docker.io/a/b', 'docker.io'), ('docker://r.example:5000/a', 'r.example:5000'), ('localhost:5000', None),
 ])
 def test_registry_of(image, registry):
     assert registry_of(image) == registry
