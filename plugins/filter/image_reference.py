@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.six import string_types
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import InvalidReferenceError
 from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import (
@@ -20,7 +19,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.registry.referen
 
 def image_reference(value, default_tag='latest'):
     """The parts of the image reference ``value`` (normalized as docker and podman normalize it)."""
-    if not isinstance(value, string_types):
+    if not isinstance(value, str):
         raise AnsibleFilterError('image_reference: expected an image reference string, got %s' % type(value).__name__)
     try:
         ref = parse_reference(value, default_tag=default_tag or None)

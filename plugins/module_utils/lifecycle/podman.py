@@ -187,4 +187,3 @@ class PodmanEngine(object):
     def tag(self, image, name):
         """``podman tag IMAGE NAME``."""
         self._run(['tag', image, name], 'podman tag %s %s failed' % (image, name))
-
