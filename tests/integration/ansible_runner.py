@@ -117,15 +117,20 @@ def task_results(parsed, host='localhost'):
     return results
 
 
+def import_collection(name):
+    """Import ``ansible_collections.podkit.containers.<name>`` from the stage (e.g. 'plugins.module_utils.options')."""
+    if os.path.isdir(os.path.join(_COLLECTIONS_ROOT, 'ansible_collections')) and _COLLECTIONS_ROOT not in sys.path:
+        sys.path.insert(0, _COLLECTIONS_ROOT)
+    return importlib.import_module('ansible_collections.podkit.containers.' + name)
+
+
 def run_module_inprocess(name, args, check=False, diff=False):
     """Run podkit.containers.<name>'s main() here with ``args`` and return an AnsibleRun (rc 0 or 1, stdout the JSON).
 
     Not thread-safe (module arguments and stdout are process-wide): one run at a time.
     """
-    if os.path.isdir(os.path.join(_COLLECTIONS_ROOT, 'ansible_collections')) and _COLLECTIONS_ROOT not in sys.path:
-        sys.path.insert(0, _COLLECTIONS_ROOT)
     from ansible.module_utils import basic  # pylint: disable=import-outside-toplevel
-    module = importlib.import_module('ansible_collections.podkit.containers.plugins.modules.' + name)
+    module = import_collection('plugins.modules.' + name)
     gc.unfreeze()  # the module froze the test process's objects at import (meant for its own short process)
     params = dict(args, _ansible_check_mode=check, _ansible_diff=diff, _ansible_remote_tmp='/tmp',
                   _ansible_keep_remote_files=False)

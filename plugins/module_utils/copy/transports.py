@@ -21,7 +21,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import errno
+import fcntl
 import os
 import shutil
 import tarfile
@@ -429,6 +431,21 @@ class OCILayoutSource(Source):
                                'blob %s in %s' % (desc['digest'], self.location))
 
 
+@contextlib.contextmanager
+def _locked_directory(path):
+    """An exclusive flock on the directory itself (no lock file left in it): parallel copies into one layout each
+    read index.json, add their entry and write it back, and without the lock the last writer drops the others'."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (IOError, OSError) as exc:
+        raise _io_error('lock', path, exc)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
 class OCILayoutDestination(Destination):
     def __init__(self, location, root=None):
         super(OCILayoutDestination, self).__init__(location)
@@ -485,6 +502,10 @@ class OCILayoutDestination(Destination):
         self._top = {'mediaType': media_type, 'digest': digest, 'size': len(raw)}
 
     def commit(self, plan):
+        with _locked_directory(self.root):
+            self._commit_index()
+
+    def _commit_index(self):
         index_path = os.path.join(self.root, 'index.json')
         dummy, index = _read_json(index_path, 'index.json of %s' % self.location, documents.LAYOUT_INDEX, LAYOUT_INDEX_SHAPE)
         if not isinstance(index, dict):
