@@ -87,8 +87,11 @@ def run_module(name, args, check=False, diff=False, env=None, verbosity=0, pytho
     return AnsibleRun(result, proc.stdout, proc.stderr, proc.returncode)
 
 
-def run_playbook(path, extra_vars=None, check=False, diff=False, env=None, inventory='localhost,', timeout=900):
-    """Run a playbook with the json callback; returns (parsed json, CompletedProcess)."""
+def run_playbook(path, extra_vars=None, check=False, diff=False, env=None, inventory='localhost,', timeout=900, verbosity=0):
+    """Run a playbook with the json callback; returns (parsed json, CompletedProcess).
+
+    ``verbosity`` > 0 runs it with -v... and the default callback instead: parsed is then None.
+    """
     cmd = ['ansible-playbook', '-i', inventory, '-c', 'local',
            '-e', 'ansible_python_interpreter=%s' % sys.executable, path]
     if extra_vars:
@@ -97,8 +100,12 @@ def run_playbook(path, extra_vars=None, check=False, diff=False, env=None, inven
         cmd.append('--check')
     if diff:
         cmd.append('--diff')
+    if verbosity:
+        cmd.append('-' + 'v' * verbosity)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False,
-                          env=_env(env), timeout=timeout)
+                          env=_env(env, json_output=not verbosity), timeout=timeout)
+    if verbosity:
+        return None, proc
     try:
         parsed = json.loads(proc.stdout)
     except ValueError:

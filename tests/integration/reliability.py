@@ -187,6 +187,10 @@ def outcome(run):
     """'ok', 'clear' (failed with a one-line msg) or 'traceback' for a module run (AnsibleRun)."""
     result = run.result
     text = json.dumps(result, default=repr)
+    # ansible at -vvv puts this placeholder in every failed result that carries no traceback.
+    if result.get('exception') == '(traceback unavailable)':
+        result = dict(result)
+        del result['exception']
     if 'exception' in result or 'Traceback (most recent call last)' in text or 'Traceback' in (result.get('module_stderr') or ''):
         return 'traceback'
     if result.get('failed'):

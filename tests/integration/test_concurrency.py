@@ -57,6 +57,7 @@ def test_parallel_logins_to_one_auth_file(run_module, registry_tls_basic, tmp_pa
     assert sorted(os.listdir(str(auth_file.parent))) == ['auth.json', 'auth.json.lock'], 'temporary files left behind'
     assert os.path.getsize(str(auth_file) + '.lock') == 0
     secret_scan(runs, [reg.password])
+    reliability.record('concurrency_logins', dict(runs=len(runs), entries=len(stored['auths'])))
 
 
 def test_parallel_copies_into_one_layout(run_module, sources, tmp_path):
@@ -74,6 +75,7 @@ def test_parallel_copies_into_one_layout(run_module, sources, tmp_path):
         index = json.load(f)
     by_ref = {entry['annotations']['org.opencontainers.image.ref.name']: entry['digest'] for entry in index['manifests']}
     assert by_ref == {ref: run['dest_digest'] for ref, run in zip(refs, runs)}
+    reliability.record('concurrency_layout', dict(runs=len(runs), entries=len(by_ref)))
 
 
 def test_threaded_copies_into_one_layout(sources, tmp_path):
@@ -104,6 +106,7 @@ def test_threaded_copies_into_one_layout(sources, tmp_path):
     assert not errors, errors
     refs = ['r%d-%d' % (number, i) for number in range(rounds) for i in range(threads)]
     assert reliability.layout_problems(layout, refs=refs) == []
+    reliability.record('concurrency_layout_threads', dict(runs=len(refs), entries=len(refs)))
 
 
 def test_parallel_copies_into_one_tag(run_module, sources, start_registry, tmp_path):
@@ -122,3 +125,4 @@ def test_parallel_copies_into_one_tag(run_module, sources, start_registry, tmp_p
     # Every image that was pushed is complete under its digest, not only the one the tag ended on.
     for p in pushed:
         assert dest.get('/v2/par/shared/manifests/%s' % p.digest, headers={'Accept': reliability.ACCEPT}).status_code == 200
+    reliability.record('concurrency_tag', dict(runs=len(runs), images=len(pushed)))

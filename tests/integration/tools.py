@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import subprocess
+import threading
 from urllib.parse import quote
 
 TRANSPORTS = ('docker://', 'oci:', 'oci-archive:', 'docker-archive:', 'containers-storage:', 'dir:', 'docker-daemon:')
@@ -114,6 +115,20 @@ def _sources(item, label):
         yield label, repr(item).encode('utf-8', 'replace')
 
 
+def secret_forms(secrets, encodings=True):
+    """[(index, form, needle bytes)] to look for: each secret raw and, with ``encodings``, url-encoded, JSON-escaped
+    and base64. ``secrets``: a str or a list of str (at least 4 characters each)."""
+    if isinstance(secrets, str):
+        secrets = [secrets]
+    checks = []
+    for index, secret in enumerate(secrets):
+        if not secret or len(secret) < 4:
+            raise ValueError('secret #%d is too short to scan for reliably' % index)
+        for form, needle in (_variants(secret) if encodings else [('raw', secret.encode('utf-8'))]):
+            checks.append((index, form, needle))
+    return checks
+
+
 def secret_scan(text_or_paths, secrets, encodings=True):
     """Assert that no secret appears anywhere in ``text_or_paths``.
 
@@ -124,14 +139,7 @@ def secret_scan(text_or_paths, secrets, encodings=True):
     ``user:password``, pass that joined string as a secret too). Returns the number of sources scanned.
     The failure message names the place and the form, never the secret itself.
     """
-    if isinstance(secrets, str):
-        secrets = [secrets]
-    checks = []
-    for index, secret in enumerate(secrets):
-        if not secret or len(secret) < 4:
-            raise ValueError('secret #%d is too short to scan for reliably' % index)
-        for form, needle in (_variants(secret) if encodings else [('raw', secret.encode('utf-8'))]):
-            checks.append((index, form, needle))
+    checks = secret_forms(secrets, encodings)
     scanned = 0
     leaks = []
     for label, data in _sources(text_or_paths, 'input'):
@@ -143,3 +151,64 @@ def secret_scan(text_or_paths, secrets, encodings=True):
     if leaks:
         raise AssertionError('secret leaked:\n  ' + '\n  '.join(leaks))
     return scanned
+
+
+class ProcessSampler(object):
+    """Samples /proc/<pid>/cmdline and /proc/<pid>/environ of every process that starts after it, every ``interval``
+    seconds in a thread, and looks for the secrets in them (forms as secret_forms). Use as a context manager;
+    afterwards ``leaks`` lists [(pid, command, 'cmdline'|'environ', secret index, form)], ``processes`` holds the
+    commands of the processes seen and ``samples`` counts the passes over /proc.
+    """
+
+    def __init__(self, secrets, interval=0.02):
+        self.checks = secret_forms(secrets)
+        self.interval = interval
+        self.leaks = []
+        self.processes = {}
+        self.samples = 0
+        self._before = set(self._pids())
+        self._last = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _pids():
+        return [name for name in os.listdir('/proc') if name.isdigit()]
+
+    @staticmethod
+    def _read(pid, name):
+        try:
+            with open('/proc/%s/%s' % (pid, name), 'rb') as f:
+                return f.read()
+        except OSError:  # gone already, or a kernel thread
+            return None
+
+    def _sample(self):
+        for pid in self._pids():
+            if pid in self._before:
+                continue
+            for name in ('cmdline', 'environ'):
+                data = self._read(pid, name)
+                if not data or self._last.get((pid, name)) == data:
+                    continue
+                self._last[(pid, name)] = data
+                if name == 'cmdline':
+                    self.processes[pid] = data.replace(b'\0', b' ').decode('utf-8', 'replace').strip()[:200]
+                for index, form, needle in self.checks:
+                    if needle in data:
+                        self.leaks.append((pid, self.processes.get(pid, '?').split(' ')[0], name, index, form))
+        self.samples += 1
+
+    def _run(self):
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._sample()
