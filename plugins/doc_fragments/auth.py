@@ -19,6 +19,10 @@ options:
         (see O(auth_file)), as M(podkit.containers.registry_login), C(podman login) and C(docker login) store them,
         including C(credHelpers) and C(credsStore).
       - Without any credentials the registry is accessed anonymously.
+      - Credentials go only to the registry itself and to the token server (C(realm)) it announces, never to
+        another host a redirect points at. They never travel over plain C(http) unless the registry is a plain-http
+        registry marked insecure (O(insecure), registries.conf). An https registry that announces an C(http://)
+        token server fails with a message naming it, before anything is sent.
     type: str
   password:
     description:
@@ -41,10 +45,12 @@ options:
   ca_cert:
     description:
       - Path of a PEM CA bundle used to verify the registry's certificate (for a private CA).
+      - Checked before the first request; a path that does not exist or cannot be read fails the task.
     type: path
   client_cert:
     description:
       - Path of a PEM client certificate for registries that require mutual TLS. Use with O(client_key).
+      - Checked before the first request, as O(client_key) is.
     type: path
   client_key:
     description:
@@ -66,6 +72,7 @@ options:
   timeout:
     description:
       - Seconds to wait for a registry to answer one request.
+      - More than 0 and at most 86400 (a day).
     type: float
     default: 30
 requirements:

@@ -63,6 +63,16 @@ class AuthenticationError(RegistryError):
     """Credentials missing or rejected (401), or the token server failed."""
 
 
+class CleartextRefusedError(AuthenticationError):
+    """Credentials (a password or an identity token) not sent because they would travel over plain http: an
+    ``http://`` token realm or redirect of a registry that is not itself a plain-http insecure registry."""
+
+
+class CredentialsWithheldError(AuthenticationError):
+    """A 401 from another origin (a redirect target) that never saw the credentials: they only go to the registry
+    and its token realm. Not a rejection of the credentials."""
+
+
 class AuthorizationError(RegistryError):
     """Credentials accepted but the action is denied (403)."""
 

@@ -11,6 +11,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
+from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
+
+# Seconds per request (module option timeout).
+MAX_TIMEOUT = 24 * 3600
+
 
 class RegistryOptions(object):
     """Credentials and transport settings for one side of a registry operation.
@@ -58,9 +65,40 @@ class RegistryOptions(object):
             client_key=get('client_key'),
             insecure=get('insecure', False),
             registries_conf=params.get('registries_conf'),
-            timeout=params.get('timeout') or 30.0,
+            timeout=params.get('timeout') if params.get('timeout') is not None else 30.0,
             retries=params.get('retries') if params.get('retries') is not None else 3,
         )
+
+    def validate(self):
+        """ConfigError for settings no request can succeed with, before the first one is made: TLS files that are
+        missing or unreadable, a timeout that is not a positive number of seconds."""
+        for name in ('ca_cert', 'client_cert', 'client_key'):
+            path = getattr(self, name)
+            if path is None:
+                continue
+            if not isinstance(path, str) or not path:
+                raise ConfigError('%s must be the path of a PEM file' % name)
+            # ca_cert may also be a directory of hashed CA certificates (OpenSSL CApath), as requests accepts.
+            usable = os.path.isfile(path) or (name == 'ca_cert' and os.path.isdir(path))
+            if not os.path.exists(path):
+                raise ConfigError('%s %s does not exist; give the path of a PEM file on the host the task runs on' % (name, path))
+            if not usable:
+                raise ConfigError('%s %s is not a file; give the path of a PEM file' % (name, path))
+            if not os.access(path, os.R_OK):
+                raise ConfigError('%s %s is not readable by the user running the task' % (name, path))
+        if self.client_key and not self.client_cert:
+            raise ConfigError('client_key is set without client_cert; pass the client certificate too')
+        timeout = self.timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise ConfigError('timeout must be a number of seconds, got %r' % (timeout,))
+        try:
+            seconds = float(timeout)
+        except OverflowError:
+            seconds = float('inf')
+        # Beyond about 30 years a socket timeout overflows the platform's time_t; a day per request is plenty.
+        if not (seconds > 0 and seconds <= MAX_TIMEOUT):
+            raise ConfigError('timeout must be more than 0 and at most %d seconds, got %s' % (MAX_TIMEOUT, timeout))
+        return self
 
     def copy(self, **changes):
         values = dict((name, getattr(self, name)) for name in self.__slots__)

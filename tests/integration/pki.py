@@ -72,8 +72,9 @@ class CA:
         self.cert_path = _write(os.path.join(self.cert_dir, 'ca.crt'), self.cert_pem)
         _write(os.path.join(self.directory, 'private', 'ca.key'), _key_pem(self.key), 0o600)
 
-    def issue(self, name, dns_names=('localhost',), ip_addresses=('127.0.0.1',), server=True):
-        """Issue a leaf. ``server=False`` gives a certificate without SAN/EKU (used to sign registry tokens)."""
+    def issue(self, name, dns_names=('localhost',), ip_addresses=('127.0.0.1',), server=True, valid_from=None, valid_until=None):
+        """Issue a leaf. ``server=False`` gives a certificate without SAN/EKU (used to sign registry tokens).
+        ``valid_from``/``valid_until`` (datetimes) make expired or not-yet-valid certificates."""
         key = ec.generate_private_key(ec.SECP256R1())
         builder = (
             x509.CertificateBuilder()
@@ -81,8 +82,8 @@ class CA:
             .issuer_name(self.cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(_now() - datetime.timedelta(minutes=5))
-            .not_valid_after(_now() + datetime.timedelta(days=1))
+            .not_valid_before(valid_from or _now() - datetime.timedelta(minutes=5))
+            .not_valid_after(valid_until or _now() + datetime.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
         )

@@ -3,13 +3,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import datetime
 import json
 import os
 import stat
 
 import pytest
 
-from registry_server import free_port
+import pki
+from registry_server import free_port, write_authfile
 from tools import secret_scan, skopeo_inspect
 from images import push
 
@@ -94,8 +96,9 @@ def test_wrong_password_fails_and_leaves_file_untouched(request, run_module, tmp
     before = auth_file.read_bytes()
     run = run_module('registry_login', _tls_args(registry, auth_file, password='not-the-password'))
     assert run.get('failed') is True, run
-    assert 'rejected the credentials for user %s' % registry.username in run['msg']
-    assert 'registry_login' in run['msg']  # says what to do
+    # Says what to do, and not "log in with registry_login": that is the task that failed.
+    assert run['msg'] == ('unauthorized: the registry %s rejected the credentials for user %s; check the username and password '
+                          'given to registry_login' % (registry.host, registry.username))
     assert auth_file.read_bytes() == before
     _no_traceback(run)
     secret_scan(run, ['not-the-password'])
@@ -202,3 +205,88 @@ def test_password_nowhere_at_vvv(registry_tls_basic, run_module, tmp_path):
     run = run_module('registry_login', _tls_args(reg, tmp_path / 'auth.json'), verbosity=3)
     assert run.rc == 0, run.stdout
     secret_scan(run, [reg.password])
+
+
+def test_https_registry_with_http_token_realm_gets_no_credentials(start_registry, run_module, tmp_path):
+    """The registry is https, its auth.token.realm plain http: neither registry_login nor image_info sends the password
+    (from the task or from the auth file) there."""
+    reg = start_registry(auth='token', tls=True, token_tls=False)
+    assert reg.realm.startswith('http://') and reg.url.startswith('https://')
+    auth_file = tmp_path / 'auth.json'
+    login = run_module('registry_login', _tls_args(reg, auth_file))
+    assert login.get('failed') is True, login
+    assert login['msg'] == ('the registry %s announces the token server %s, which is plain http: not sending the credentials of '
+                            'user %s there in cleartext; have the registry announce an https token realm, or, only for a '
+                            'plain-http registry, mark it insecure (insecure: true or registries.conf)'
+                            % (reg.host, reg.realm, reg.username))
+    assert not auth_file.exists()
+    # insecure: true does not make an https registry's http realm acceptable.
+    assert run_module('registry_login', _tls_args(reg, auth_file, insecure=True)).get('failed') is True
+    write_authfile(auth_file, {reg.host: (reg.username, reg.password)})
+    for args in (dict(username=reg.username, password=reg.password), dict(auth_file=str(auth_file))):
+        info = run_module('image_info', dict(args, name='%s/private/app:1' % reg.host, ca_cert=reg.ca_cert))
+        assert info.get('failed') is True and 'not sending the credentials of user %s' % reg.username in info['msg'], info
+        _no_traceback(info)
+        secret_scan(info, [reg.password])
+    # Anonymous token requests carry nothing secret and still go to the http realm.
+    anonymous = run_module('image_info', dict(name='%s/public/nothing:1' % reg.host, ca_cert=reg.ca_cert,
+                                              auth_file=str(tmp_path / 'none.json')))
+    assert anonymous.get('failed') is True and 'not found' in anonymous['msg'], anonymous
+    seen = reg.token_server.requests_seen
+    assert seen, 'the token server was never asked: the test proves nothing'
+    assert all(not entry['basic'] for entry in seen), seen
+    assert all(entry['method'] == 'GET' and entry.get('account') is None for entry in seen), seen
+    _no_traceback(login)
+
+
+def _cert(ca, tmp_path, kind):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if kind == 'expired':
+        return ca.issue('expired', valid_from=now - datetime.timedelta(days=3), valid_until=now - datetime.timedelta(days=1))
+    if kind == 'not_yet_valid':
+        return ca.issue('future', valid_from=now + datetime.timedelta(days=1), valid_until=now + datetime.timedelta(days=3))
+    if kind == 'wrong_host':
+        return ca.issue('elsewhere', dns_names=('registry.elsewhere.example',), ip_addresses=('192.0.2.7',))
+    return pki.CA(str(tmp_path / 'other-ca'), name='some other CA').issue('unknown-ca')
+
+
+@pytest.mark.parametrize('kind, with_ca_cert, expected', [
+    ('expired', True, 'the TLS certificate of registry {host} has expired (certificate has expired); renew the certificate, or '
+                      'check the clock of this host'),
+    ('not_yet_valid', True, 'the TLS certificate of registry {host} is not yet valid (certificate is not yet valid); check the '
+                            'clock of this host and the start date of the certificate'),
+    ('wrong_host', True, "certificate of registry {host} does not match its host name: IP address mismatch, certificate is not "
+                         "valid for '127.0.0.1'.; use a name the certificate lists (localhost and 127.0.0.1 differ)"),
+    ('unknown_ca', True, 'certificate verify failed for registry {host}: it is not issued by a CA in ca_cert {ca_cert} (unable '
+                         'to get local issuer certificate); give ca_cert the CA that issued it'),
+    ('unknown_ca', False, 'certificate verify failed for registry {host}: it is issued by a CA this host does not trust (unable '
+                          'to get local issuer certificate); pass ca_cert (the CA bundle) or validate_certs: false'),
+])
+def test_tls_failures_name_their_cause(start_registry, test_ca, run_module, tmp_path, kind, with_ca_cert, expected):
+    leaf = _cert(test_ca, tmp_path, kind)
+    reg = start_registry(auth='basic', tls=True, ca=test_ca,
+                         extra_config={'http': {'tls': {'certificate': leaf.cert_path, 'key': leaf.key_path}}})
+    args = _tls_args(reg, tmp_path / 'auth.json')
+    if not with_ca_cert:
+        args.pop('ca_cert')
+    run = run_module('registry_login', args)
+    assert run.get('failed') is True, run
+    assert run['msg'] == expected.format(host=reg.host, ca_cert=reg.ca_cert)
+    # The fix for an expired or misnamed certificate is not another CA bundle.
+    assert ('pass ca_cert' in run['msg']) == (not with_ca_cert)
+    assert not (tmp_path / 'auth.json').exists()
+    _no_traceback(run)
+    secret_scan(run, [reg.password])
+
+
+@pytest.mark.parametrize('args, fragment', [
+    (dict(ca_cert='/nonexistent/ca.pem'), 'ca_cert /nonexistent/ca.pem does not exist'),
+    (dict(client_cert='/nonexistent/c.pem', client_key='/nonexistent/k.pem'), 'client_cert /nonexistent/c.pem does not exist'),
+    (dict(timeout=-1), 'timeout must be more than 0'),
+])
+def test_bad_transport_options_fail_before_any_request(registry_tls_basic, run_module, tmp_path, args, fragment):
+    reg = registry_tls_basic
+    run = run_module('registry_login', dict(_tls_args(reg, tmp_path / 'auth.json'), **args))
+    assert run.get('failed') is True and fragment in run['msg'], run
+    assert '\n' not in run['msg']
+    _no_traceback(run)

@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import base64
 import calendar
+import math
 import re
 import threading
 import time
@@ -22,29 +23,34 @@ import time
 from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     AuthenticationError,
+    CleartextRefusedError,
+    CredentialsWithheldError,
     PodkitError,
-    RegistryUnreachableError,
-    TLSError,
 )
 
 try:
-    from urllib.parse import urlsplit, urlunsplit
+    from urllib.parse import urljoin, urlsplit, urlunsplit
 except ImportError:  # pragma: no cover - Python 2 is not a target
-    from urlparse import urlsplit, urlunsplit  # type: ignore
-
-try:
-    import requests
-    HAS_REQUESTS = True
-except ImportError:  # pragma: no cover - depends on the target
-    requests = None
-    HAS_REQUESTS = False
+    from urlparse import urljoin, urlsplit, urlunsplit  # type: ignore
 
 # The token spec: "When omitted, this defaults to 60 seconds."
 DEFAULT_TOKEN_LIFETIME = 60
-# Refresh a cached token this long before it expires, so it does not expire in flight.
+# A token server's expires_in beyond this is a bug or hostile: it must neither overflow the clock arithmetic nor
+# pin a token for years.
+MAX_TOKEN_LIFETIME = 24 * 3600
+# Refresh a cached token this long before it expires, so it does not expire in flight. A token living shorter than
+# twice the margin is used for half of what is left of its life instead of being fetched again for every request.
 TOKEN_EXPIRY_MARGIN = 10
+MAX_TOKEN_REDIRECTS = 5
 CLIENT_ID = 'podkit'
 LOGIN_HINT = 'log in with podkit.containers.registry_login or pass username/password'
+# registry_login itself was given the credentials: "log in with registry_login" would send the user in a circle.
+LOGIN_REJECTED_HINT = 'check the username and password given to registry_login'
+INSECURE_HINT = 'insecure: true or registries.conf'
+# What may go into an Authorization header: visible ASCII and inner spaces. CR/LF would split the header (requests
+# refuses it with a message quoting the token), other control or non-ASCII characters do not encode.
+_HEADER_VALUE_RE = re.compile(r'^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?\Z')
+_REDIRECTS = (301, 302, 303, 307, 308)
 
 _TOKEN_CHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _TOKEN68_RE = re.compile(r'[A-Za-z0-9\-._~+/]+=*')
@@ -276,13 +282,38 @@ def _public_url(url):
         return '<invalid realm>'
 
 
-class Token(object):
-    __slots__ = ('value', 'expires_at', 'refresh_token')
+def _origin(url):
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return (parts.scheme.lower(), (parts.hostname or '').lower(), port or {'https': 443, 'http': 80}.get(parts.scheme.lower()))
 
-    def __init__(self, value, expires_at, refresh_token=None):
+
+def _lifetime(value):
+    """expires_in as seconds in (0, MAX_TOKEN_LIFETIME]; the spec's default for anything absent or unusable."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return DEFAULT_TOKEN_LIFETIME
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond any float
+        return MAX_TOKEN_LIFETIME
+    if math.isnan(value) or value <= 0:  # json.loads accepts NaN
+        return DEFAULT_TOKEN_LIFETIME
+    return min(value, MAX_TOKEN_LIFETIME)
+
+
+class Token(object):
+    """A Bearer token. ``refresh_at``: when the cache stops handing it out (before ``expires_at``)."""
+
+    __slots__ = ('value', 'expires_at', 'refresh_token', 'refresh_at')
+
+    def __init__(self, value, expires_at, refresh_token=None, refresh_at=None):
         self.value = value
         self.expires_at = expires_at
         self.refresh_token = refresh_token
+        self.refresh_at = expires_at - TOKEN_EXPIRY_MARGIN if refresh_at is None else refresh_at
 
     def __repr__(self):
         return 'Token(<hidden>, expires_at=%r)' % (self.expires_at,)
@@ -291,19 +322,22 @@ class Token(object):
 class Authenticator(object):
     """Decides the Authorization header for requests to one registry host.
 
-    ``send(method, url, **kwargs)`` performs an HTTP request (the client's counted session);
-    ``credentials_for(repository)`` returns an object with ``username``/``password``/``identity_token``
-    or None. The challenge is learned from the registry's 401 (or a ping).
+    ``send(method, url, **kwargs)`` performs an HTTP request (the client's counted session) and raises the typed
+    errors of the client for transport failures; ``credentials_for(repository)`` returns an object with
+    ``username``/``password``/``identity_token`` or None. The challenge is learned from the registry's 401 (or a
+    ping). ``cleartext_ok()`` says whether credentials may go to an ``http://`` realm: only for a registry that is
+    itself marked insecure and plain http.
 
     Thread-safe: the challenge and the token cache change under one lock, and a token is fetched while holding
     it, so threads that need the same scopes at the same time cause one token request, not one each.
     """
 
-    def __init__(self, registry, send, credentials_for=None, clock=None, timeout=30.0):
+    def __init__(self, registry, send, credentials_for=None, clock=None, timeout=30.0, cleartext_ok=None):
         self.registry = registry
         self._send = send
         self._credentials_for = credentials_for or (lambda repository: None)
         self._clock = clock or time.time
+        self._cleartext_ok = cleartext_ok or (lambda: False)
         self.timeout = timeout
         self.challenge = None
         self._tokens = {}
@@ -367,24 +401,24 @@ class Authenticator(object):
                 return
             self._tokens.pop(key, None)
 
-    def token(self, scopes=(), repository=None, force_refresh=False, credentials=None, challenge=None):
-        """A (cached) Bearer token for the set of ``scopes``."""
+    def token(self, scopes=(), repository=None, force_refresh=False, credentials=None, challenge=None, hint=None):
+        """A (cached) Bearer token for the set of ``scopes``. ``hint`` replaces LOGIN_HINT in a rejection."""
         challenge = challenge or self.challenge
         key = frozenset(merge_scopes(scopes))
         use_cache = credentials is None and challenge is self.challenge
         if not use_cache:
             creds = credentials if credentials is not None else self.credentials(repository)
-            return self._fetch_token(challenge, sorted(key), creds)
+            return self._fetch_token(challenge, sorted(key), creds, hint)
         with self._lock:
             if not force_refresh:
                 cached = self._tokens.get(key)
-                if cached is not None and cached.expires_at - TOKEN_EXPIRY_MARGIN > self._clock():
+                if cached is not None and cached.refresh_at > self._clock():
                     return cached
-            token = self._fetch_token(challenge, sorted(key), self.credentials(repository))
+            token = self._fetch_token(challenge, sorted(key), self.credentials(repository), hint)
             self._tokens[key] = token
             return token
 
-    def _fetch_token(self, challenge, scopes, creds):
+    def _fetch_token(self, challenge, scopes, creds, hint=None):
         realm = challenge.realm
         if not realm:
             raise AuthenticationError('the registry %s sent a Bearer challenge without a realm; it cannot be authenticated against'
@@ -396,12 +430,13 @@ class Authenticator(object):
         username = getattr(creds, 'username', None) if creds else None
         identity_token = getattr(creds, 'identity_token', None) if creds else None
         if identity_token:
+            self._refuse_cleartext(realm, 'the identity token')
             data = {'grant_type': 'refresh_token', 'refresh_token': identity_token, 'client_id': CLIENT_ID}
             if service:
                 data['service'] = service
             if scopes:
                 data['scope'] = ' '.join(scopes)
-            response = self._token_request('POST', realm, data=data)
+            response, withheld = self._token_request('POST', realm, data=data)
         else:
             params = []
             if service:
@@ -410,28 +445,69 @@ class Authenticator(object):
                 params.append(('scope', scope))
             headers = {}
             if creds is not None and username:
+                self._refuse_cleartext(realm, 'the credentials of user %s' % username)
                 params.append(('account', username))
                 headers['Authorization'] = basic_auth_value(username, getattr(creds, 'password', None))
-            response = self._token_request('GET', realm, params=params, headers=headers)
-        return self._read_token(response, realm, username, bool(creds))
+            response, withheld = self._token_request('GET', realm, params=params, headers=headers)
+        return self._read_token(response, realm, username, bool(creds), hint or LOGIN_HINT, withheld)
 
-    def _token_request(self, method, realm, **kwargs):
-        where = _public_url(realm)
-        try:
-            return self._send(method, realm, timeout=self.timeout, allow_redirects=True, **kwargs)
-        except requests.exceptions.SSLError as exc:
-            raise TLSError('TLS handshake with token server %s failed: %s' % (where, _short(exc)), registry=self.registry)
-        except requests.exceptions.RequestException as exc:
-            raise RegistryUnreachableError('cannot reach token server %s of registry %s: %s' % (where, self.registry, _short(exc)),
-                                           registry=self.registry)
+    def _refuse_cleartext(self, realm, what):
+        # Same-origin redirects keep the scheme and cross-origin ones drop the credentials (_token_request): the
+        # realm's own scheme is all there is to check.
+        if realm.lower().startswith('http://') and not self._cleartext_ok():
+            raise CleartextRefusedError(
+                'the registry %s announces the token server %s, which is plain http: not sending %s there in cleartext; '
+                'have the registry announce an https token realm, or, only for a plain-http registry, mark it insecure (%s)'
+                % (self.registry, _public_url(realm), what, INSECURE_HINT), registry=self.registry)
 
-    def _read_token(self, response, realm, username, had_credentials):
+    def _token_request(self, method, realm, params=None, data=None, headers=None):
+        """(response, withheld): redirects followed here, so that the Basic header and the identity token go only to
+        the realm's origin. ``withheld`` names the other origin the credentials were kept from, or None."""
+        url = realm
+        origin = _origin(realm)
+        headers = dict(headers or {})
+        withheld = None
+        for dummy in range(MAX_TOKEN_REDIRECTS + 1):
+            response = self._send(method, url, timeout=self.timeout, allow_redirects=False, params=params, data=data,
+                                  headers=dict(headers))
+            location = (getattr(response, 'headers', None) or {}).get('Location')
+            if response.status_code not in _REDIRECTS or not location:
+                return response, withheld
+            close = getattr(response, 'close', None)
+            if close:
+                close()
+            url = urljoin(url, location)
+            params = None  # a Location carries its own query
+            if not url.startswith(('https://', 'http://')):
+                raise AuthenticationError('token server %s redirected to an unsupported URL scheme' % _public_url(realm),
+                                          registry=self.registry)
+            if response.status_code in (301, 302, 303) and method == 'POST':
+                # What browsers and requests do: the redirect is fetched with GET, without the form.
+                method, data = 'GET', None
+            if _origin(url) != origin:
+                if data and 'refresh_token' in data:
+                    raise CredentialsWithheldError(
+                        'token server %s redirected the identity-token request to %s, another origin: the identity token is '
+                        'only sent to the realm the registry announces; have the registry announce %s as its realm'
+                        % (_public_url(realm), _public_url(url), _public_url(url)), registry=self.registry)
+                if 'Authorization' in headers:
+                    withheld = _public_url(url)
+                    del headers['Authorization']
+        raise AuthenticationError('token server %s redirected more than %d times' % (_public_url(realm), MAX_TOKEN_REDIRECTS),
+                                  registry=self.registry)
+
+    def _read_token(self, response, realm, username, had_credentials, hint=LOGIN_HINT, withheld=None):
         where = _public_url(realm)
         status = response.status_code
+        if status in (401, 403) and withheld:
+            raise CredentialsWithheldError(
+                'unauthorized: token server %s of registry %s redirected to %s, another origin, which asks for credentials; '
+                'they were withheld from it, not rejected (credentials only go to the realm the registry announces)'
+                % (where, self.registry, withheld), registry=self.registry, status=status)
         if status in (401, 403) or (status == 400 and had_credentials and _oauth_error(response) in ('invalid_grant', 'unauthorized_client')):
             if had_credentials:
                 who = ('user %s' % username) if username else 'the stored identity token'
-                msg = 'unauthorized: the registry %s rejected the credentials for %s; %s' % (self.registry, who, LOGIN_HINT)
+                msg = 'unauthorized: the registry %s rejected the credentials for %s; %s' % (self.registry, who, hint)
             else:
                 msg = 'unauthorized: the registry %s requires authentication; %s' % (self.registry, LOGIN_HINT)
             raise AuthenticationError(msg, registry=self.registry, status=status)
@@ -449,17 +525,21 @@ class Authenticator(object):
         if not isinstance(value, str) or not value:
             raise AuthenticationError('token server %s answered an invalid response: no token or access_token field' % where,
                                       registry=self.registry)
-        lifetime = body.get('expires_in')
-        if not isinstance(lifetime, (int, float)) or isinstance(lifetime, bool) or lifetime <= 0:
-            lifetime = DEFAULT_TOKEN_LIFETIME
+        if not _HEADER_VALUE_RE.match(value):
+            # Never quoted: it is a credential, and quoting it is what requests' own error would do.
+            raise AuthenticationError('token server %s answered an invalid response: the token has control, space-only or '
+                                      'non-ASCII characters and cannot be sent in an HTTP header' % where, registry=self.registry)
+        lifetime = _lifetime(body.get('expires_in'))
         now = self._clock()
         issued = _parse_rfc3339(body.get('issued_at'))
         # Trust issued_at only when it is plausible: a skewed server clock must not make every token look expired
         # (or live forever).
         if issued is None or issued > now + 60 or issued + lifetime < now:
             issued = now
+        expires_at = issued + lifetime
+        refresh_at = expires_at - min(TOKEN_EXPIRY_MARGIN, (expires_at - now) / 2.0)
         refresh = body.get('refresh_token') if isinstance(body.get('refresh_token'), str) else None
-        return Token(value, issued + lifetime, refresh)
+        return Token(value, expires_at, refresh, refresh_at)
 
 
 def _oauth_error(response):
@@ -469,7 +549,3 @@ def _oauth_error(response):
         return None
     return body.get('error') if isinstance(body, dict) else None
 
-
-def _short(exc):
-    text = str(exc)
-    return text if len(text) <= 300 else text[:300] + '...'

@@ -26,6 +26,8 @@ from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     AuthenticationError,
     AuthorizationError,
+    ConfigError,
+    CredentialsWithheldError,
     DigestMismatchError,
     ManifestError,
     NotFoundError,
@@ -36,8 +38,11 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     TransferError,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.registry.auth import (
+    INSECURE_HINT,
     LOGIN_HINT,
+    LOGIN_REJECTED_HINT,
     Authenticator,
+    _public_url,
     basic_auth_value,
     repository_scope,
 )
@@ -63,20 +68,41 @@ except ImportError:  # pragma: no cover - Python 2 is not a target
     from urlparse import urljoin, urlsplit, urlunsplit  # type: ignore
 
 try:
+    import http.client as _http_client
+except ImportError:  # pragma: no cover - Python 2 is not a target
+    import httplib as _http_client  # type: ignore
+
+try:
     import requests
     from requests.adapters import HTTPAdapter
     from urllib3.exceptions import HTTPError as _Urllib3Error
+    from urllib3.exceptions import InvalidHeader as _Urllib3InvalidHeader
+    from urllib3.exceptions import LocationValueError as _LocationValueError
+    from urllib3.exceptions import SSLError as _Urllib3SSLError
     from urllib3.util.ssl_ import create_urllib3_context
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
+    # A connection that failed, broke or was slow: worth another attempt.
     _NETWORK_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                        requests.exceptions.ChunkedEncodingError, _Urllib3Error)
+    # Raised by requests/urllib3 as well, but the same request fails the same way again: a bad URL or header, a
+    # TLS verdict, too many redirects, a body that does not decode.
+    _PERMANENT_ERRORS = (requests.exceptions.SSLError, _Urllib3SSLError, requests.exceptions.InvalidURL,
+                         requests.exceptions.InvalidHeader, _Urllib3InvalidHeader, requests.exceptions.MissingSchema,
+                         requests.exceptions.InvalidSchema, requests.exceptions.URLRequired,
+                         requests.exceptions.TooManyRedirects, requests.exceptions.ContentDecodingError, _LocationValueError)
+    # Everything else a request can raise from inside requests, urllib3, http.client or ssl: a missing CA file
+    # (OSError), a timeout requests refuses (ValueError), a header that does not encode (UnicodeError). Mapped to a
+    # typed error, never passed on.
+    _TRANSPORT_ERRORS = (requests.exceptions.RequestException, _Urllib3Error, _http_client.HTTPException, OSError, ValueError)
 except ImportError as _exc:  # pragma: no cover - depends on the target
     requests = None
     HTTPAdapter = None
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = str(_exc)
     _NETWORK_ERRORS = ()
+    _PERMANENT_ERRORS = ()
+    _TRANSPORT_ERRORS = ()
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 BACKOFF_BASE = 0.5
@@ -93,6 +119,21 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 _NOT_TLS_MARKERS = ('wrong version number', 'wrong_version_number', 'record layer failure', 'record_layer_failure',
                     'unknown protocol', 'http request', 'packet length too long', 'unexpected eof')
 _LINK_NEXT_RE = re.compile(r'<([^>]*)>\s*;[^,]*?rel="?next"?', re.IGNORECASE)
+# A query may hold an upload state or a pre-signed storage URL: never part of a message.
+_QUERY_RE = re.compile(r'\?[^\s\'")]*')
+# OpenSSL X509_V_ERR_* codes (ssl.SSLCertVerificationError.verify_code) that TLS messages tell apart.
+_CERT_NOT_YET_VALID = 9
+_CERT_EXPIRED = 10
+_CERT_HOST_MISMATCH = (62, 64)
+_CERT_UNKNOWN_ISSUER = (2, 18, 19, 20, 21)
+# TLS alerts the server sends when it does not accept (or wants) the client certificate.
+_CLIENT_CERT_ALERTS = ('alert certificate required', 'alert bad certificate', 'alert unknown ca', 'alert certificate unknown',
+                       'alert handshake failure')
+# Answers to a monolithic upload PUT that mean "not this way": 405/501 (distribution spec), 400/415 (older Pulp
+# behind Satellite, registries that only take chunks).
+_MONOLITHIC_REFUSED = (400, 405, 415, 501)
+# The chunked flow of the distribution spec ("Pushing a blob in chunks"): each PATCH carries Content-Range.
+UPLOAD_CHUNK_SIZE = 8 * 1024 * 1024
 
 # What the https probe of an insecure registry found, per host, for the life of the process: a second client
 # for the same registry (image_copy within one registry, a role's next task in the same worker) does not probe
@@ -169,8 +210,30 @@ def _media_type(response):
 
 
 def _short(exc):
-    text = str(exc)
+    text = ' '.join(_QUERY_RE.sub('?...', str(exc)).split())
     return text if len(text) <= 300 else text[:300] + '...'
+
+
+def _tls_cause(exc):
+    """(verify_code or None, reason) of the innermost ssl error behind ``exc`` (requests -> urllib3 -> ssl)."""
+    seen = set()
+    stack = [exc]
+    found = None
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return item.verify_code, item.verify_message or item.reason or str(item)
+        if isinstance(item, ssl.SSLError) and found is None:
+            found = item
+        stack.extend(arg for arg in getattr(item, 'args', ()) if isinstance(arg, BaseException))
+        stack.extend((getattr(item, 'reason', None), item.__cause__, item.__context__))
+    if found is not None:
+        reason = getattr(found, 'reason', None)
+        return None, re.sub(r'\s*\(_ssl\.c:\d+\)', '', reason.lower().replace('_', ' ') if reason else str(found))
+    return None, None
 
 
 def backoff_delay(attempt, retry_after=None):
@@ -282,6 +345,7 @@ class RegistryClient(object):
             self.registry = name
             self.host = name
         self.options = options or RegistryOptions()
+        self.options.validate()
         self.insecure = bool(self.options.insecure) or bool(conf is not None and conf.is_insecure(self.registry))
         self.session = session if session is not None else requests.Session()
         if session is None or pool_size:
@@ -302,7 +366,8 @@ class RegistryClient(object):
         self._credentials_cb = credentials
         self._credentials_cache = {}
         self._login_credentials = None
-        self.auth = Authenticator(self.registry, self._send_raw, self._credentials_for, clock=self._clock, timeout=self.timeout)
+        self.auth = Authenticator(self.registry, self._send_token, self._credentials_for, clock=self._clock, timeout=self.timeout,
+                                  cleartext_ok=self._cleartext_ok)
 
     # -- transport --------------------------------------------------------------------------------
     def _configure_tls(self):
@@ -328,6 +393,18 @@ class RegistryClient(object):
         # which would silently drop ca_cert or validate_certs: false.
         kwargs.setdefault('verify', self.session.verify)
         return self.session.request(method, url, **kwargs)
+
+    def _cleartext_ok(self):
+        """Credentials may cross plain http only for a registry that is marked insecure and speaks plain http."""
+        return self.insecure and self._scheme == 'http'
+
+    def _send_token(self, method, url, **kwargs):
+        """A request to the token server: its transport failures become typed errors naming it."""
+        try:
+            return self._send_raw(method, url, **kwargs)
+        except _TRANSPORT_ERRORS as exc:
+            raise self._transport_error(exc, peer='token server %s of registry %s' % (_public_url(url), self.registry),
+                                        noun='token server')
 
     def _origin(self, url):
         parts = urlsplit(url)
@@ -370,36 +447,90 @@ class RegistryClient(object):
         kwargs = dict(timeout=self.timeout, verify=self.session.verify, allow_redirects=False)
         try:
             response = self.session.request('GET', 'https://%s/v2/' % self.host, **kwargs)
-        except requests.exceptions.RequestException:
+        except _TRANSPORT_ERRORS:
+            # Whatever stopped https (plain http answering, a reset, a bad URL): plain http is tried next, and a
+            # failure there is the one reported.
             return 'http'
         if response.status_code == 401:
             self.auth.learn(response.headers.get('WWW-Authenticate'))
         response.close()
         return 'https'
 
-    def _network_error(self, exc, repository=None):
-        text = str(exc)
+    def _transport_error(self, exc, repository=None, peer=None, noun='registry'):
+        """The typed error for anything requests, urllib3, http.client or ssl raised while sending a request."""
+        peer = peer or 'registry %s' % self.registry
+        text = _short(exc)
         lowered = text.lower()
         kw = dict(registry=self.registry, repository=repository)
-        if isinstance(exc, requests.exceptions.SSLError) or 'ssl' in lowered and 'error' in lowered:
-            if 'certificate verify failed' in lowered or 'certificate_verify_failed' in lowered:
-                if 'hostname mismatch' in lowered or "doesn't match" in lowered or 'ip address mismatch' in lowered:
-                    return TLSError('certificate of registry %s does not match its host name: %s' % (self.registry, _short(exc)), **kw)
-                return TLSError('certificate verify failed for %s: pass ca_cert (the CA bundle) or validate_certs: false' % self.registry, **kw)
-            if any(marker in lowered for marker in _NOT_TLS_MARKERS):
-                return TLSError('registry %s does not speak TLS (%s); mark it insecure (insecure: true or registries.conf) '
-                                'if plain http is intended' % (self.registry, _short(exc)), **kw)
-            return TLSError('TLS handshake with registry %s failed: %s' % (self.registry, _short(exc)), **kw)
+        is_ssl = isinstance(exc, (requests.exceptions.SSLError, _Urllib3SSLError, ssl.SSLError))
+        if is_ssl or ('ssl' in lowered and 'error' in lowered and isinstance(exc, requests.exceptions.ConnectionError)):
+            return self._tls_error(exc, peer, kw)
+        if isinstance(exc, (requests.exceptions.InvalidHeader, _Urllib3InvalidHeader, UnicodeError)):
+            # requests quotes the offending header value, which may be a token: never passed on.
+            return TransferError('a request to %s was not sent: a header value (a media type, user name or token) holds '
+                                 'control or non-ASCII characters' % peer, **kw)
+        if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+                            requests.exceptions.URLRequired, _LocationValueError, _http_client.InvalidURL)):
+            return RegistryError('cannot build a valid URL for %s (%s); check the registry name: host[:port] with a port '
+                                 'from 1 to 65535' % (peer, text), **kw)
+        if isinstance(exc, requests.exceptions.TooManyRedirects):
+            return TransferError('%s redirected more than %d times' % (peer, MAX_REDIRECTS), **kw)
+        if isinstance(exc, requests.exceptions.ContentDecodingError):
+            return TransferError('%s answered a body that cannot be decoded (%s)' % (peer, text), **kw)
         if isinstance(exc, requests.exceptions.Timeout) or 'timed out' in lowered:
-            return RegistryUnreachableError('registry %s did not answer within %s s; check the network or raise timeout'
-                                            % (self.registry, self.timeout), **kw)
+            return RegistryUnreachableError('%s did not answer within %s s; check the network or raise timeout'
+                                            % (peer, self.timeout), **kw)
         if 'connection refused' in lowered or 'errno 111' in lowered:
-            return RegistryUnreachableError('cannot connect to registry %s: connection refused; check the address and that the '
-                                            'registry is running' % self.registry, **kw)
+            return RegistryUnreachableError('cannot connect to %s: connection refused; check the address and that the %s is '
+                                            'running' % (peer, noun), **kw)
         if 'name or service not known' in lowered or 'nodename nor servname' in lowered or 'nameresolution' in lowered \
                 or 'failed to resolve' in lowered or 'temporary failure in name resolution' in lowered:
-            return RegistryUnreachableError('cannot resolve the host name of registry %s; check the address' % self.registry, **kw)
-        return RegistryUnreachableError('cannot connect to registry %s: %s' % (self.registry, _short(exc)), **kw)
+            return RegistryUnreachableError('cannot resolve the host name of %s; check the address' % peer, **kw)
+        if isinstance(exc, OSError) and not isinstance(exc, requests.exceptions.RequestException) \
+                and ('tls' in lowered or 'certificate' in lowered or 'key file' in lowered):
+            # requests' "Could not find the TLS certificate file, invalid path: ..." when a file vanished after the
+            # options were checked.
+            return ConfigError('cannot use the TLS files for %s: %s; check ca_cert, client_cert and client_key' % (peer, text), **kw)
+        if isinstance(exc, ValueError) and not isinstance(exc, requests.exceptions.RequestException):
+            return ConfigError('cannot send a request to %s: %s; check timeout (seconds, more than 0) and the registry '
+                               'name' % (peer, text), **kw)
+        return RegistryUnreachableError('cannot connect to %s: %s' % (peer, text), **kw)
+
+    def _tls_error(self, exc, peer, kw):
+        """A TLS failure named by its cause: expired, not yet valid, wrong host, unknown CA, client certificate."""
+        code, reason = _tls_cause(exc)
+        text = _short(exc)
+        lowered = ((reason or '') + ' ' + text).lower()
+        reason = reason or text
+        ca_cert = self.options.ca_cert
+        if code == _CERT_EXPIRED or 'certificate has expired' in lowered:
+            return TLSError('the TLS certificate of %s has expired (%s); renew the certificate, or check the clock of this host'
+                            % (peer, reason), **kw)
+        if code == _CERT_NOT_YET_VALID or 'certificate is not yet valid' in lowered:
+            return TLSError('the TLS certificate of %s is not yet valid (%s); check the clock of this host and the start date of '
+                            'the certificate' % (peer, reason), **kw)
+        if code in _CERT_HOST_MISMATCH or 'hostname mismatch' in lowered or "doesn't match" in lowered \
+                or 'ip address mismatch' in lowered:
+            return TLSError('certificate of %s does not match its host name: %s; use a name the certificate lists '
+                            '(localhost and 127.0.0.1 differ)' % (peer, reason), **kw)
+        if code in _CERT_UNKNOWN_ISSUER or 'self-signed' in lowered or 'self signed' in lowered or 'issuer' in lowered:
+            if ca_cert:
+                return TLSError('certificate verify failed for %s: it is not issued by a CA in ca_cert %s (%s); give ca_cert the '
+                                'CA that issued it' % (peer, ca_cert, reason), **kw)
+            return TLSError('certificate verify failed for %s: it is issued by a CA this host does not trust (%s); pass ca_cert '
+                            '(the CA bundle) or validate_certs: false' % (peer, reason), **kw)
+        if code is not None or 'certificate verify failed' in lowered:
+            return TLSError('certificate verify failed for %s: %s' % (peer, reason), **kw)
+        if any(alert in lowered for alert in _CLIENT_CERT_ALERTS):
+            if self.options.client_cert:
+                return TLSError('%s refused the TLS client certificate %s (%s); pass a client_cert and client_key it accepts'
+                                % (peer, self.options.client_cert, reason), **kw)
+            return TLSError('%s ended the TLS handshake (%s); if it requires a client certificate, pass client_cert and client_key'
+                            % (peer, reason), **kw)
+        if any(marker in lowered for marker in _NOT_TLS_MARKERS):
+            return TLSError('%s does not speak TLS (%s); mark it insecure (%s) if plain http is intended'
+                            % (peer, text, INSECURE_HINT), **kw)
+        return TLSError('TLS handshake with %s failed: %s' % (peer, reason), **kw)
 
     def _backoff(self, attempt, retry_after=None):
         delay = backoff_delay(attempt, retry_after)
@@ -410,8 +541,10 @@ class RegistryClient(object):
         """One request, following redirects of GET/HEAD ourselves; Authorization only to the registry origin."""
         base_origin = self._origin(self._base())
         headers = dict(headers)
+        withheld = None
         if 'Authorization' in headers and self._origin(url) != base_origin:
             del headers['Authorization']
+            withheld = _public_url(url)
         for dummy in range(MAX_REDIRECTS + 1):
             if self._origin(url) != base_origin:
                 response = self._send_elsewhere(method, url, headers, data, stream)
@@ -419,13 +552,16 @@ class RegistryClient(object):
                 response = self._send_raw(method, url, headers=headers, data=data, stream=stream, allow_redirects=False)
             location = response.headers.get('Location')
             if response.status_code not in _REDIRECTS or not location or method not in ('GET', 'HEAD'):
+                # Read by _error: a 401 from an origin that never saw the credentials is no verdict on them.
+                response.podkit_withheld_from = withheld
                 return response
             response.close()
             url = urljoin(response.url or url, location)
             if not url.startswith(('https://', 'http://')):
                 raise TransferError('registry %s redirected to an unsupported URL scheme' % self.registry, registry=self.registry)
-            if self._origin(url) != base_origin:
-                headers.pop('Authorization', None)
+            if self._origin(url) != base_origin and 'Authorization' in headers:
+                del headers['Authorization']
+                withheld = _public_url(url)
         raise TransferError('registry %s redirected more than %d times' % (self.registry, MAX_REDIRECTS), registry=self.registry)
 
     def _send_elsewhere(self, method, url, headers, data, stream):
@@ -460,14 +596,16 @@ class RegistryClient(object):
             body = data() if callable(data) else data
             try:
                 response = self._send_following(method, url, send_headers, body, stream)
-            except requests.exceptions.SSLError as exc:
-                raise self._network_error(exc, repository)
+            except _PERMANENT_ERRORS as exc:
+                raise self._transport_error(exc, repository)
             except _NETWORK_ERRORS as exc:
                 if retry and attempt < self.retries:
                     self._backoff(attempt)
                     attempt += 1
                     continue
-                raise self._network_error(exc, repository)
+                raise self._transport_error(exc, repository)
+            except _TRANSPORT_ERRORS as exc:
+                raise self._transport_error(exc, repository)
             finally:
                 if callable(data) and hasattr(body, 'close'):
                     body.close()
@@ -533,14 +671,20 @@ class RegistryClient(object):
             parts.append(': '.join(p for p in (code, message) if p))
         return codes, '; '.join(parts)[:500]
 
-    def _error(self, response, what, repository=None, not_found=None):
-        """The typed error for an unexpected response to an operation on ``what``."""
+    def _error(self, response, what, repository=None, not_found=None, body=None):
+        """The typed error for an unexpected response to an operation on ``what`` (``body``: its error body, when read
+        already)."""
         status = response.status_code
-        codes, server = self._server_errors(self._error_body(response))
+        codes, server = self._server_errors(self._error_body(response) if body is None else body)
         suffix = (' (%s)' % server) if server else ''
         kw = dict(registry=self.registry, repository=repository, status=status)
         if codes:
             kw['error_codes'] = codes
+        withheld = getattr(response, 'podkit_withheld_from', None)
+        if status == 401 and withheld:
+            return CredentialsWithheldError('unauthorized: registry %s redirected %s to %s, another origin, which asks for '
+                                            'credentials; they were withheld from it, not rejected (credentials only go to the '
+                                            'registry itself)%s' % (self.registry, what, withheld, suffix), **kw)
         if status == 401:
             creds = self.auth.credentials(repository)
             if creds is not None and getattr(creds, 'username', None):
@@ -622,13 +766,14 @@ class RegistryClient(object):
         if info['auth'] is None:
             self._login_credentials = creds
             return 'none'
-        rejected = 'unauthorized: the registry %s rejected the credentials for user %s; %s' % (self.registry, username, LOGIN_HINT)
+        rejected = 'unauthorized: the registry %s rejected the credentials for user %s; %s' % (self.registry, username,
+                                                                                               LOGIN_REJECTED_HINT)
         if info['auth'] == 'basic':
             headers = {'Authorization': basic_auth_value(username, password)}
             response = self._request('GET', '/v2/', headers=headers)
             kind = 'basic'
         elif info['auth'] == 'bearer':
-            token = self.auth.token((), credentials=creds)
+            token = self.auth.token((), credentials=creds, hint=LOGIN_REJECTED_HINT)
             response = self._request('GET', '/v2/', headers={'Authorization': 'Bearer ' + token.value})
             kind = 'bearer'
         else:
@@ -636,7 +781,7 @@ class RegistryClient(object):
                                       registry=self.registry)
         status = response.status_code
         response.close()
-        if status == 401:
+        if status == 401 and not getattr(response, 'podkit_withheld_from', None):
             raise AuthenticationError(rejected, registry=self.registry, status=status)
         if status != 200:
             raise self._error(response, 'the API endpoint /v2/')

@@ -115,7 +115,8 @@ class FakeRegistry(object):
 
     @property
     def realm(self):
-        return '%s://%s/token' % (self.scheme, self.host)
+        # faults['realm']: announce another token server (an http:// one, for instance).
+        return self.faults.get('realm') or '%s://%s/token' % (self.scheme, self.host)
 
 
 def _make_handler(reg):
@@ -256,6 +257,9 @@ def _make_handler(reg):
             if path.startswith('/storage/'):
                 reg.requests.append((self.command, self.path, dict(self.headers.items())))
                 reg.storage_auth_headers.append(self.headers.get('Authorization'))
+                if reg.faults.get('storage_wants_auth'):
+                    return self._error(401, 'UNAUTHORIZED', 'authentication required',
+                                       {'WWW-Authenticate': 'Basic realm="storage"'})
                 data = reg.blobs.get(('storage', path[len('/storage/'):]))
                 return self._send(200, data or b'', content_type='application/octet-stream') if data is not None else \
                     self._send(404)

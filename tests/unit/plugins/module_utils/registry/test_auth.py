@@ -11,7 +11,11 @@ import json
 
 import pytest
 
-from ansible_collections.podkit.containers.plugins.module_utils.errors import AuthenticationError
+from ansible_collections.podkit.containers.plugins.module_utils.errors import (
+    AuthenticationError,
+    CleartextRefusedError,
+    CredentialsWithheldError,
+)
 from ansible_collections.podkit.containers.plugins.module_utils.registry.auth import (
     Authenticator,
     merge_scopes,
@@ -173,12 +177,144 @@ def test_token_cache_per_scope_set_and_expiry():
 
 def test_issued_at_is_honoured():
     clock = Clock()
-    # issued 50 s ago (server time == local time), lives 60 s: already inside the margin -> refetched
+    # issued 50 s ago (server time == local time), lives 60 s: 10 s left, less than twice the margin -> used for
+    # half of that, then refetched
     auth, server = make_auth([FakeResponse(200, {'token': 't1', 'expires_in': 60, 'issued_at': '2023-11-14T22:12:30Z'}),
                               FakeResponse(200, {'token': 't2', 'expires_in': 60})], clock=clock)
     assert clock.now == 1700000000.0  # 2023-11-14T22:13:20Z
     assert auth.authorization(['s:a:pull']) == 'Bearer t1'
+    clock.now += 4.9
+    assert auth.authorization(['s:a:pull']) == 'Bearer t1'
+    clock.now += 0.2
     assert auth.authorization(['s:a:pull']) == 'Bearer t2'
+    assert len(server.calls) == 2
+
+
+@pytest.mark.parametrize('expires_in', [1, 5, 19])
+def test_short_lived_token_is_not_fetched_for_every_request(expires_in):
+    clock = Clock()
+    auth, server = make_auth([FakeResponse(200, {'token': 't%d' % i, 'expires_in': expires_in}) for i in range(1, 4)], clock=clock)
+    for dummy in range(20):
+        assert auth.authorization(['repository:a:pull']) == 'Bearer t1'
+    assert len(server.calls) == 1
+    clock.now += min(10, expires_in / 2.0) + 0.01
+    assert auth.authorization(['repository:a:pull']) == 'Bearer t2'
+
+
+@pytest.mark.parametrize('expires_in, lifetime', [
+    (10 ** 400, 86400),         # an integer beyond any float: no OverflowError
+    (1e308, 86400),
+    (float('inf'), 86400),      # json.loads accepts Infinity and NaN
+    (float('nan'), 60),
+    (-5, 60),
+    (0, 60),
+    (True, 60),
+    ('300', 60),
+    (300, 300),
+])
+def test_expires_in_is_clamped(expires_in, lifetime):
+    clock = Clock()
+    body = b'{"token": "t1", "expires_in": %s}' % (str(expires_in).encode() if not isinstance(expires_in, str) else b'"300"')
+    body = body.replace(b'inf', b'Infinity').replace(b'nan', b'NaN').replace(b'True', b'true')
+    auth, dummy = make_auth([FakeResponse(200, body)], clock=clock)
+    token = auth.token(['repository:a:pull'])
+    assert token.expires_at - clock.now == lifetime
+
+
+@pytest.mark.parametrize('value', ['zq9\r\nX-Injected: 1', 'zq9\n', 'zq9\x00en', 'zqö9', 'zq9\u2028', ' zq9', 'zq9\t', '\x7f'])
+def test_token_with_control_or_non_ascii_characters_is_refused_unquoted(value):
+    auth, dummy = make_auth([FakeResponse(200, {'token': value})], creds=Creds('bob', 'hunter2'))
+    with pytest.raises(AuthenticationError) as info:
+        auth.authorization(['repository:a:pull'])
+    assert info.value.msg == ('token server https://auth.example/token answered an invalid response: the token has control, '
+                              'space-only or non-ASCII characters and cannot be sent in an HTTP header')
+    assert value.strip() not in info.value.msg + repr(info.value.details)
+
+
+class Redirecting(TokenServer):
+    """Answers the first request with a redirect to ``location`` (status ``status``)."""
+
+    def __init__(self, location, status=307, answers=None):
+        super(Redirecting, self).__init__(answers)
+        self.location = location
+        self.status = status
+
+    def __call__(self, method, url, **kwargs):
+        if not self.calls:
+            self.calls.append((method, url, kwargs))
+            response = FakeResponse(self.status, b'')
+            response.headers = {'Location': self.location}
+            return response
+        return super(Redirecting, self).__call__(method, url, **kwargs)
+
+
+def make_auth_with(server, creds=None, challenge=BEARER, cleartext_ok=None):
+    auth = Authenticator('reg.example', server, lambda repository: creds, clock=Clock(), cleartext_ok=cleartext_ok)
+    auth.learn(challenge)
+    return auth
+
+
+@pytest.mark.parametrize('creds, what', [(Creds('bob', 'hunter2'), 'the credentials of user bob'),
+                                         (Creds(identity_token='rt-secret'), 'the identity token')])
+def test_http_realm_gets_no_credentials(creds, what):
+    server = TokenServer()
+    auth = make_auth_with(server, creds, 'Bearer realm="http://auth.example/token?x=1",service="reg.example"')
+    with pytest.raises(CleartextRefusedError) as info:
+        auth.authorization(['repository:a:pull'])
+    assert server.calls == []  # refused before anything was sent
+    assert info.value.msg == ('the registry reg.example announces the token server http://auth.example/token, which is plain '
+                              'http: not sending %s there in cleartext; have the registry announce an https token realm, or, '
+                              'only for a plain-http registry, mark it insecure (insecure: true or registries.conf)' % what)
+    # Anonymous token requests carry nothing secret; a plain-http insecure registry may use an http realm.
+    assert make_auth_with(TokenServer(), None, 'Bearer realm="http://auth.example/token"').authorization(['s:a:pull']) == 'Bearer tok1'
+    allowed = TokenServer()
+    make_auth_with(allowed, creds, 'Bearer realm="http://auth.example/token"', cleartext_ok=lambda: True).authorization(['s:a:pull'])
+    assert len(allowed.calls) == 1
+
+
+def test_token_redirect_to_another_origin_withholds_basic_and_says_so():
+    server = Redirecting('http://elsewhere.example/token?y=2', answers=[FakeResponse(401, b'')])
+    auth = make_auth_with(server, Creds('bob', 'hunter2'))
+    with pytest.raises(CredentialsWithheldError) as info:
+        auth.authorization(['repository:a:pull'])
+    first, second = server.calls
+    assert first[2]['headers']['Authorization'].startswith('Basic ')
+    assert second[1] == 'http://elsewhere.example/token?y=2' and 'Authorization' not in second[2]['headers']
+    assert second[2]['params'] is None and all(call[2]['allow_redirects'] is False for call in server.calls)
+    assert info.value.msg == ('unauthorized: token server https://auth.example/token of registry reg.example redirected to '
+                              'http://elsewhere.example/token, another origin, which asks for credentials; they were withheld '
+                              'from it, not rejected (credentials only go to the realm the registry announces)')
+    assert 'rejected the credentials' not in info.value.msg
+
+
+def test_token_redirect_within_the_origin_keeps_basic():
+    server = Redirecting('/v2/token', status=302)
+    auth = make_auth_with(server, Creds('bob', 'hunter2'))
+    assert auth.authorization(['repository:a:pull']) == 'Bearer tok2'
+    assert server.calls[1][1] == 'https://auth.example/v2/token' and server.calls[1][2]['headers']['Authorization'].startswith('Basic ')
+
+
+def test_identity_token_is_not_posted_to_another_origin():
+    server = Redirecting('https://elsewhere.example/token', status=307)
+    auth = make_auth_with(server, Creds(identity_token='rt-secret'))
+    with pytest.raises(CredentialsWithheldError) as info:
+        auth.authorization(['repository:a:pull'])
+    assert len(server.calls) == 1 and 'rt-secret' not in info.value.msg
+    assert 'another origin' in info.value.msg
+
+
+def test_token_redirect_loop_ends():
+    class Loop(TokenServer):
+        def __call__(self, method, url, **kwargs):
+            self.calls.append((method, url, kwargs))
+            response = FakeResponse(302, b'')
+            response.headers = {'Location': '/again'}
+            return response
+
+    server = Loop()
+    with pytest.raises(AuthenticationError, match='redirected more than 5 times'):
+        make_auth_with(server).authorization(['repository:a:pull'])
+    assert len(server.calls) == 6
 
 
 def test_refresh_token_oauth_post():

@@ -22,9 +22,13 @@ import pytest
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     AuthenticationError,
     AuthorizationError,
+    CleartextRefusedError,
+    ConfigError,
+    CredentialsWithheldError,
     DigestMismatchError,
     ManifestError,
     NotFoundError,
+    PodkitError,
     RegistryUnreachableError,
     TLSError,
     TransferError,
@@ -162,9 +166,13 @@ def test_docker_hub_api_host():
 
 
 def test_tls_session_settings(tmp_path):
-    options = RegistryOptions(ca_cert='/tmp/ca.pem', client_cert='/tmp/c.pem', client_key='/tmp/k.pem')
+    paths = []
+    for name in ('ca.pem', 'c.pem', 'k.pem'):
+        (tmp_path / name).write_text('PEM')
+        paths.append(str(tmp_path / name))
+    options = RegistryOptions(ca_cert=paths[0], client_cert=paths[1], client_key=paths[2])
     client = RegistryClient('reg.example', options, credentials=lambda r, p: None)
-    assert client.session.verify == '/tmp/ca.pem' and client.session.cert == ('/tmp/c.pem', '/tmp/k.pem')
+    assert client.session.verify == paths[0] and client.session.cert == (paths[1], paths[2])
     assert RegistryClient('reg.example', RegistryOptions(validate_certs=False)).session.verify is False
     assert RegistryClient('reg.example', RegistryOptions()).session.verify is True
 
@@ -198,6 +206,7 @@ def test_bearer_anonymous_pull_and_token_cache(fake):
 
 
 def test_bearer_with_credentials(fake):
+    # A plain-http registry marked insecure (make_client) with its plain-http realm: Basic may go there.
     reg = fake(auth='bearer')
     raw, blobs = make_manifest()
     reg.add_image('a/b', 'v1', raw, blobs)
@@ -690,7 +699,20 @@ def test_self_signed_without_ca(tls_fake):
     client = make_client(tls_fake, insecure=False)
     with pytest.raises(TLSError) as info:
         client.ping()
-    assert info.value.msg == 'certificate verify failed for %s: pass ca_cert (the CA bundle) or validate_certs: false' % tls_fake.host
+    assert info.value.msg == ('certificate verify failed for registry %s: it is issued by a CA this host does not trust '
+                              '(self-signed certificate); pass ca_cert (the CA bundle) or validate_certs: false' % tls_fake.host)
+
+
+def test_self_signed_with_another_ca_names_ca_cert_and_does_not_suggest_it(tls_fake, tmp_path):
+    other = tmp_path / 'other-ca.pem'
+    subprocess.check_call(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=other CA',
+                           '-keyout', str(tmp_path / 'k.pem'), '-out', str(other)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = make_client(tls_fake, insecure=False, ca_cert=str(other))
+    with pytest.raises(TLSError) as info:
+        client.ping()
+    assert info.value.msg == ('certificate verify failed for registry %s: it is not issued by a CA in ca_cert %s (self-signed '
+                              'certificate); give ca_cert the CA that issued it' % (tls_fake.host, other))
+    assert 'pass ca_cert' not in info.value.msg
 
 
 def test_self_signed_with_ca_or_insecure(tls_fake, certificate):
@@ -793,3 +815,179 @@ def test_redirect_elsewhere_tries_system_trust_before_ca_cert(tmp_path):
     client.session.verify = False  # validate_certs: false stays false everywhere
     client._send_elsewhere('GET', 'https://storage.example/blob', {}, None, True)
     assert seen == [None]
+
+
+# -- credentials only over TLS and only to their origin -----------------------------------------------
+
+def test_blob_redirect_to_an_origin_asking_for_credentials_says_withheld(fake):
+    reg = fake(auth='bearer')
+    digest = add_blob(reg, 'a/b', b'hello world')
+    reg.faults['redirect_blobs'] = True
+    reg.faults['storage_wants_auth'] = True
+    client = make_client(reg, creds=Creds('alice', 'secret'))
+    with pytest.raises(CredentialsWithheldError) as info:
+        client.get_blob_bytes('a/b', digest)
+    assert reg.storage_auth_headers == [None]
+    assert info.value.msg == ('unauthorized: registry %s redirected blob %s in repository a/b to http://localhost:%d/storage/%s, '
+                              'another origin, which asks for credentials; they were withheld from it, not rejected (credentials '
+                              'only go to the registry itself) (UNAUTHORIZED: authentication required)'
+                              % (reg.host, digest, reg.port, digest))
+    assert 'rejected the credentials' not in info.value.msg
+
+
+def test_https_registry_with_http_realm_sends_no_credentials(fake, tls_fake, certificate):
+    token_server = fake(auth='bearer')
+    tls_fake.auth = 'bearer'
+    tls_fake.faults['realm'] = 'http://%s/token' % token_server.host
+    client = make_client(tls_fake, creds=Creds('alice', 'secret'), insecure=False, ca_cert=certificate[0])
+    with pytest.raises(CleartextRefusedError) as info:
+        client.get_manifest('a/b', 'v1')
+    assert token_server.token_requests == [] and token_server.requests == []
+    assert 'http://%s/token' % token_server.host in info.value.msg and 'insecure: true or registries.conf' in info.value.msg
+    # Marked insecure but answering https: still no credentials over http.
+    with pytest.raises(CleartextRefusedError):
+        make_client(tls_fake, creds=Creds('alice', 'secret'), insecure=True).verify_login('alice', 'secret')
+    assert token_server.token_requests == []
+
+
+def test_verify_login_rejection_does_not_send_the_user_to_registry_login(fake):
+    for auth in ('basic', 'bearer'):
+        reg = fake(auth=auth)
+        with pytest.raises(AuthenticationError) as info:
+            make_client(reg).verify_login('alice', 'bad-password')
+        assert info.value.msg == ('unauthorized: the registry %s rejected the credentials for user alice; check the username and '
+                                  'password given to registry_login' % reg.host)
+
+
+def test_short_lived_token_is_reused_within_its_life(fake):
+    reg = fake(auth='bearer', anonymous_pull=True)
+    reg.faults['token_expires_in'] = 4
+    raw, blobs = make_manifest()
+    reg.add_image('a/b', 'v1', raw, blobs)
+    client = make_client(reg)
+    for dummy in range(5):
+        client.head_manifest('a/b', 'v1')
+    assert len(reg.token_requests) == 1
+
+
+# -- options checked before the first request ---------------------------------------------------------
+
+@pytest.mark.parametrize('options, message', [
+    (dict(ca_cert='/nonexistent/ca.pem'), 'ca_cert /nonexistent/ca.pem does not exist; give the path of a PEM file on the host '
+                                          'the task runs on'),
+    (dict(client_cert='/nonexistent/c.pem'), 'client_cert /nonexistent/c.pem does not exist'),
+    (dict(client_cert='DIR', client_key='DIR/k'), 'client_cert DIR is not a file; give the path of a PEM file'),
+    (dict(client_key='FILE'), 'client_key is set without client_cert; pass the client certificate too'),
+    (dict(timeout=-1), 'timeout must be more than 0 and at most 86400 seconds, got -1'),
+    (dict(timeout=0), 'timeout must be more than 0 and at most 86400 seconds, got 0'),
+    (dict(timeout=float('nan')), 'timeout must be more than 0 and at most 86400 seconds, got nan'),
+    (dict(timeout=1e300), 'timeout must be more than 0 and at most 86400 seconds, got 1e+300'),
+    (dict(timeout=10 ** 400), 'timeout must be more than 0 and at most 86400 seconds'),
+    (dict(timeout='soon'), "timeout must be a number of seconds, got 'soon'"),
+])
+def test_options_are_checked_before_the_first_request(fake, tmp_path, options, message):
+    reg = fake()
+    (tmp_path / 'k').write_text('x')
+    options = dict((k, v.replace('DIR', str(tmp_path)).replace('FILE', str(tmp_path / 'k')) if isinstance(v, str) else v)
+                   for k, v in options.items())
+    with pytest.raises(ConfigError) as info:
+        RegistryClient(reg.host, RegistryOptions(insecure=True, **options), credentials=lambda r, p: None)
+    assert info.value.msg.startswith(message.replace('DIR', str(tmp_path)))
+    assert reg.requests == []
+
+
+def test_timeout_option_zero_is_not_turned_into_the_default():
+    assert RegistryOptions.from_params({'timeout': 0}).timeout == 0
+    assert RegistryOptions.from_params({}).timeout == 30.0
+
+
+def test_ca_cert_that_vanishes_after_the_check_is_a_config_error(fake, tls_fake, certificate, tmp_path):
+    ca = tmp_path / 'ca.pem'
+    shutil.copy(certificate[0], str(ca))
+    client = make_client(tls_fake, insecure=False, ca_cert=str(ca))
+    ca.unlink()
+    with pytest.raises(ConfigError) as info:
+        client.ping()
+    assert info.value.msg.startswith('cannot use the TLS files for registry %s: ' % tls_fake.host)
+    assert str(ca) in info.value.msg and info.value.msg.endswith('check ca_cert, client_cert and client_key')
+
+
+# -- every exception requests/urllib3/http.client/ssl can raise ends as a typed error -----------------
+
+class _Tellable(object):
+    length_remaining = 0
+
+    def tell(self):
+        return 0
+
+
+def _instances():
+    """One instance of every exception class of requests, urllib3 and http.client, plus the stdlib ones a request
+    raises from underneath (a CA file that vanished, a timeout requests refuses, a header that does not encode)."""
+    import http.client
+    import inspect
+    import requests.exceptions
+    import urllib3.exceptions
+    made = []
+    for module in (requests.exceptions, urllib3.exceptions, http.client):
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if not issubclass(cls, BaseException) or issubclass(cls, Warning) or cls.__module__ != module.__name__:
+                continue
+            # A header error quotes the header (maybe a token); other texts may quote a URL, whose query is not shown.
+            text = 'header value: Bearer zq-secret-9' if name == 'InvalidHeader' else 'boom'
+            for args in ((), (text,), (None, text), (None, 'http://x/?_state=zq-secret-9', text),
+                         (None, None, text), (text, 'doc', 0), (_Tellable(), b'zz'), (5, 10)):
+                try:
+                    exc = cls(*args)
+                    str(exc)
+                except Exception:  # pylint: disable=broad-except
+                    continue
+                made.append(pytest.param(exc, id='%s.%s' % (module.__name__, name)))
+                break
+            else:
+                made.append(pytest.param(None, id='%s.%s-cannot-instantiate' % (module.__name__, name)))
+    verify = ssl.SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed')
+    verify.verify_code, verify.verify_message = 10, 'certificate has expired'
+    for exc in (OSError('Could not find a suitable TLS CA certificate bundle, invalid path: /gone/ca.pem'),
+                ValueError('Attempted to set connect timeout to -1.0, but the timeout cannot be set to a value less than or '
+                           'equal to 0.'),
+                UnicodeEncodeError('latin-1', 'Bearer zq-secret-9\u2603', 18, 19, 'ordinal not in range(256)'),
+                ssl.SSLError(1, '[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)'),
+                verify, ConnectionResetError(104, 'Connection reset by peer'), socket.timeout('timed out'),
+                socket.gaierror(-2, 'Name or service not known'), RecursionError('deep')):
+        made.append(pytest.param(exc, id=type(exc).__name__))
+    return made
+
+
+def _raising(client, exc, when):
+    original = client.session.request
+
+    def request(method, url, **kwargs):
+        if when(url):
+            raise exc
+        return original(method, url, **kwargs)
+
+    client.session.request = request
+
+
+@pytest.mark.parametrize('exc', _instances())
+@pytest.mark.parametrize('where', ['registry', 'token server'])
+def test_every_transport_exception_becomes_a_typed_one_line_error(fake, exc, where):
+    assert exc is not None, 'a new exception class that the test cannot build: add arguments for it to _instances()'
+    if isinstance(exc, RecursionError):
+        pytest.skip('not a transport error: the guarded JSON parser owns it')
+    reg = fake(auth='bearer', anonymous_pull=True)
+    client = make_client(reg, retries=1)
+    _raising(client, exc, (lambda url: '/token' not in url) if where == 'registry' else (lambda url: '/token' in url))
+    if where == 'token server':
+        client.ping()  # learns the challenge; the next request needs a token
+    with pytest.raises(PodkitError) as info:
+        client.get_manifest('a/b', 'v1')
+    msg = info.value.msg
+    assert msg and '\n' not in msg and '\r' not in msg and len(msg) < 700, msg
+    assert 'zq-secret-9' not in msg + repr(info.value.details), msg
+    assert 'Traceback' not in msg
+    if where == 'token server':
+        assert 'token server http://%s/token' % reg.host in msg, msg
+    else:
+        assert 'registry %s' % reg.host in msg, msg
