@@ -299,7 +299,7 @@ def _lifetime(value):
         value = float(value)
     except OverflowError:  # an integer beyond any float
         return MAX_TOKEN_LIFETIME
-    if math.isnan(value) or value <= 0:  # json.loads accepts NaN
+    if math.isnan(value) or value <= 0:  # NaN, should a parser ever let it through
         return DEFAULT_TOKEN_LIFETIME
     return min(value, MAX_TOKEN_LIFETIME)
 
@@ -548,4 +548,3 @@ def _oauth_error(response):
     except PodkitError:
         return None
     return body.get('error') if isinstance(body, dict) else None
-
