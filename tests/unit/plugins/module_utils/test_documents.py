@@ -105,7 +105,7 @@ def test_load_yaml_parses_the_ordinary():
 
 
 INDEX = docs.Object(required={'manifests': docs.ListOf(docs.Object(required={'digest': str},
-                                                                 optional={'annotations': docs.MapOf(str)}))})
+                                                                  optional={'annotations': docs.MapOf(str)}))})
 
 
 @pytest.mark.parametrize('value, message', [

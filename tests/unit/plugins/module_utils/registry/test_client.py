@@ -242,7 +242,8 @@ def test_bearer_anonymous_denied(fake):
         client.get_manifest('a/b', 'v1')
 
 
-@pytest.mark.parametrize('garbage, fragment', [('notjson', 'its body is not valid JSON at line 1, column 1: Expecting value'), ('nofield', 'no token or access_token field'), ('500', 'HTTP 500')])
+@pytest.mark.parametrize('garbage, fragment', [('notjson', 'its body is not valid JSON at line 1, column 1: Expecting value'),
+                                               ('nofield', 'no token or access_token field'), ('500', 'HTTP 500')])
 def test_token_server_garbage(fake, garbage, fragment):
     reg = fake(auth='bearer', anonymous_pull=True)
     reg.faults['token_garbage'] = garbage
