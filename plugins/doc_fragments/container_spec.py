@@ -9,7 +9,9 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
-    # The container spec shared by container_state and systemd_generate: common.CONTAINER_SPEC_ARGSPEC.
+    # The container spec shared by container_state and systemd_generate: the rows of lifecycle/spec.OPTIONS that are
+    # shared (spec.argument_spec()). tests/unit/plugins/doc_fragments/test_container_spec.py fails when the names,
+    # types, elements, choices, defaults or sub-options here and in the table disagree.
     # A module documents an option again where it adds to its meaning (container_state: what is compared).
     DOCUMENTATION = r"""
 options:
@@ -100,4 +102,10 @@ options:
       start_period:
         description: Start-up time during which failures are not counted.
         type: str
+  spec:
+    description:
+      - The container options of this module (O(env), O(ports), O(healthcheck), ...) as one dictionary, for
+        example a role variable passed through as it is. Its keys are checked like the options themselves.
+      - A key set both here and as an option of its own fails the task.
+    type: dict
 """

@@ -32,31 +32,8 @@ AUTH_ARGSPEC = dict(
 )
 
 
-# The container spec of container_state and systemd_generate (doc fragment: podkit.containers.container_spec),
-# so a role can hand one spec to both.
-CONTAINER_SPEC_ARGSPEC = dict(
-    command=dict(type='raw'),
-    entrypoint=dict(type='raw'),
-    env=dict(type='dict'),
-    ports=dict(type='list', elements='str'),
-    volumes=dict(type='list', elements='str'),
-    labels=dict(type='dict'),
-    user=dict(type='str'),
-    workdir=dict(type='str'),
-    network=dict(type='list', elements='str'),
-    hostname=dict(type='str'),
-    stop_signal=dict(type='str'),
-    stop_timeout=dict(type='int'),
-    memory=dict(type='str'),
-    cpus=dict(type='float'),
-    healthcheck=dict(type='dict', options=dict(
-        test=dict(type='raw', required=True),
-        interval=dict(type='str'),
-        timeout=dict(type='str'),
-        retries=dict(type='int'),
-        start_period=dict(type='str'),
-    )),
-)
+# The container spec of container_state and systemd_generate is not here: its argument spec comes from its table
+# (lifecycle.spec.argument_spec()), which only those two modules ship.
 
 
 def registry_options(params, prefix=''):

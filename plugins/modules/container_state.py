@@ -274,10 +274,11 @@ from ansible.module_utils.basic import AnsibleModule
 gc.freeze()
 
 from ansible_collections.podkit.containers.plugins.module_utils.common import (
-    AUTH_ARGSPEC, CONTAINER_SPEC_ARGSPEC, registry_options, require_registry_libs, run_module,
+    AUTH_ARGSPEC, registry_options, require_registry_libs, run_module,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.usecases.container_state import ContainerManager
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import argument_spec as container_spec_argspec
 
 
 def main():
@@ -295,7 +296,7 @@ def main():
         signature_policy=dict(type='path'),
         registries_d=dict(type='path'),
     )
-    argument_spec.update(CONTAINER_SPEC_ARGSPEC)
+    argument_spec.update(container_spec_argspec())
     # Credentials and TLS for pulls: the same options, handed to podman the same way, as image_pull.
     argument_spec.update(AUTH_ARGSPEC)
     module = AnsibleModule(

@@ -258,7 +258,8 @@ from ansible.module_utils.basic import AnsibleModule
 # collector while podkit's module_utils are compiled and run (~15-20 ms per task, docs/performance.md).
 gc.freeze()
 
-from ansible_collections.podkit.containers.plugins.module_utils.common import CONTAINER_SPEC_ARGSPEC, run_module
+from ansible_collections.podkit.containers.plugins.module_utils.common import run_module
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import argument_spec as container_spec_argspec
 from ansible_collections.podkit.containers.plugins.module_utils.usecases.systemd_generate import generate
 
 
@@ -282,7 +283,7 @@ def main():
         daemon_reload=dict(type='bool', default=True),
         executable=dict(type='str', default='podman'),
     )
-    argument_spec.update(CONTAINER_SPEC_ARGSPEC)
+    argument_spec.update(container_spec_argspec())
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,

@@ -156,6 +156,10 @@ def test_deploy_reboot_idempotent_absent(user_manager, web, registry_tls_basic, 
     linger_file = os.path.join(LINGER_DIR, 'root')
     linger_before = os.path.exists(linger_file)
     evars = _base_vars(name, web.ref, registry_tls_basic, port, podman_env, auth_file)
+    # The spec dictionary passes through as it is, next to the older variables: its labels win over
+    # container_service_labels, the container key of container_service_options still reaches the container.
+    evars.update(container_service_spec={'labels': {'app': 'web', 'tier': 'front'}, 'stop_signal': 'SIGINT'},
+                 container_service_options={'hostname': 'websvc', 'restart_sec': 1})
     try:
         started = time.time()
         parsed, proc, changed, _failed = _play(run_playbook, evars, env)
@@ -171,6 +175,10 @@ def test_deploy_reboot_idempotent_absent(user_manager, web, registry_tls_basic, 
         assert _running(name)
         assert 'podkit app' in (_http(port) or '')
         assert 'GREETING=hello $HOME 100%' in podman('exec', name, 'env').stdout
+        config = _inspect(name)['Config']
+        assert config['Labels']['tier'] == 'front' and config['Labels']['app'] == 'web'
+        assert config['Hostname'] == 'websvc' and config['StopSignal'] in (2, 'SIGINT')
+        assert 'RestartSec=1\n' in content
         # linger: loginctl succeeded (the fake one), so the role did not write the file itself
         if not linger_before:
             assert loginctl_log.read_text().split() == ['enable-linger', 'root']

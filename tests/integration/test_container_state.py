@@ -236,6 +236,17 @@ def test_image_defaults_and_unset_options_are_not_drift(run_playbook, tmp_path, 
     assert res['fewer options'][0]['changed'] is False
 
 
+def test_spec_dictionary(run_playbook, tmp_path, cname, images):
+    # The container as one dictionary (what the container_service role passes through): four steps, no drift after.
+    name = cname()
+    args = dict(name=name, image=images.base, state='started',
+                spec=dict(command=LOOP, network=['none'], stop_timeout=5, env={'MODE': 'spec'}, hostname='fromspec'))
+    check, applied = four_steps(run_playbook, tmp_path, args, ['create', 'start'], 'absent', 'running')
+    assert check['diff']['after']['env'] == {'MODE': 'spec'} and check['diff']['after']['hostname'] == 'fromspec'
+    data = inspect(name)
+    assert 'MODE=spec' in data['Config']['Env'] and data['Config']['Hostname'] == 'fromspec'
+
+
 def test_image_change_recreates(run_playbook, tmp_path, cname, images):
     name = cname()
     first = dict(name=name, image=images.base, command=LOOP, network=['none'], state='started', stop_timeout=5)
@@ -270,6 +281,8 @@ BAD_INPUT = [
     ('volume without container path', dict(volumes=['/srv/data:']), "invalid volumes '/srv/data:': the container path is missing"),
     ('volume relative host path', dict(volumes=['data/dir:/data']),
      "invalid volumes 'data/dir:/data': the host path 'data/dir' is relative"),
+    ('option both in spec and on its own', dict(spec={'stop_timeout': 3}),
+     'stop_timeout is set both as an option and in spec; set it in one place'),
     ('image missing, pull never', dict(image='localhost/podkit-lifecycle/absent:1', pull='never'),
      'image localhost/podkit-lifecycle/absent:1 is not in local storage and pull is never'),
     ('image cannot be pulled', dict(image='127.0.0.1:9/podkit-lifecycle/absent:1'),

@@ -22,6 +22,8 @@ import posixpath
 import re
 import shlex
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
 
 # Linux signal numbers (x86/arm; what podman stores in Config.StopSignal).
@@ -546,17 +548,68 @@ def _show_subset(desired, actual):
     return dict((k, actual.get(k)) for k in desired)
 
 
-class Option(object):
-    """One row of the option table."""
+class Quadlet(object):
+    """A Quadlet ``[Container]`` key an option renders to, and the podman release whose Quadlet introduced it.
 
-    def __init__(self, key, normalize, argv, effective, equal=_eq, show=None, show_before=None):
+    ``flag`` ties the key to one flag of the option's argv (healthcheck has a key per flag); None takes every flag.
+    ``words``: the value is a list of words quoted like a command line (Environment=, Label=) rather than verbatim.
+    """
+
+    __slots__ = ('key', 'since', 'flag', 'words')
+
+    def __init__(self, key, since, flag=None, words=False):
         self.key = key
+        self.since = since
+        self.flag = flag
+        self.words = words
+
+
+class Option(object):
+    """One row of the option table: everything the collection knows about one container option.
+
+    ``type``/``elements``/``suboptions``/``choices`` make the Ansible argument spec (``argspec()``);
+    ``normalize(key, value)`` validates the user's value into the canonical form (ConfigError otherwise);
+    ``argv(canonical)`` renders ``podman create``/``run`` arguments (``trailing``: after the image, like the command);
+    ``quadlet`` names the Quadlet keys those arguments become; ``effective(container, image)`` reads the value in
+    force from podman inspect (image defaults included); ``equal(desired, effective)`` compares them;
+    ``show``/``show_before`` render both sides for the diff. ``shared``: part of the spec that container_state and
+    systemd_generate share (restart_policy is not: in a unit, systemd restarts the container).
+    """
+
+    __slots__ = ('key', 'type', 'elements', 'suboptions', 'choices', 'normalize', 'argv', 'effective', 'equal',
+                 'show', 'show_before', 'quadlet', 'shared', 'trailing')
+
+    def __init__(self, key, normalize, argv, effective, type='str', elements=None, suboptions=None, choices=None,
+                 equal=_eq, show=None, show_before=None, quadlet=(), shared=True, trailing=False):
+        self.key = key
+        self.type = type
+        self.elements = elements
+        self.suboptions = suboptions
+        self.choices = choices
         self.normalize = normalize
         self.argv = argv
         self.effective = effective
         self.equal = equal
-        self.show = show or (lambda value: value)
+        self.show = show or _same
         self.show_before = show_before
+        self.quadlet = quadlet
+        self.shared = shared
+        self.trailing = trailing
+
+    def argspec(self):
+        """The Ansible argument spec entry of this option."""
+        entry = {'type': self.type}
+        if self.elements:
+            entry['elements'] = self.elements
+        if self.choices:
+            entry['choices'] = list(self.choices)
+        if self.suboptions:
+            entry['options'] = dict((k, dict(v)) for k, v in self.suboptions.items())
+        return entry
+
+
+def _same(value):
+    return value
 
 
 def _flag(flag):
@@ -571,26 +624,101 @@ def _hostcfg(field, default=None):
     return lambda container, image: _host(container).get(field, default)
 
 
-OPTIONS = [
-    Option('entrypoint', _str_list, lambda v: ['--entrypoint', json.dumps(v)], _eff_entrypoint, _entrypoint_equal),
-    Option('command', _str_list, lambda v: [], lambda c, i: _config(c).get('Cmd') or []),
-    Option('env', _str_dict, _argv_env, lambda c, i: _env_dict(_config(c).get('Env')), _subset, show_before=_show_subset),
-    Option('labels', _str_dict, _argv_labels, lambda c, i: dict(_config(c).get('Labels') or {}), _subset, show_before=_show_subset),
-    Option('ports', _ports, _argv_ports, _eff_ports, _ports_equal, _show_ports),
-    Option('volumes', _volumes, _argv_volumes, _eff_volumes, _volumes_equal, _show_volumes),
-    Option('user', _text, _flag('--user'), _cfg('User', '')),
-    Option('workdir', _text, _flag('--workdir'), _cfg('WorkingDir', '')),
-    Option('network', _network, lambda v: ['--network', ','.join(v)], _eff_network, _network_equal, _show_network),
-    Option('hostname', _text, _flag('--hostname'), _cfg('Hostname', '')),
-    Option('restart_policy', _restart_policy, _argv_restart, _eff_restart, show=_show_restart),
-    Option('stop_signal', _stop_signal, lambda v: ['--stop-signal', str(v)], _eff_stop_signal, show=_show_signal),
-    Option('stop_timeout', _non_negative_int, _flag('--stop-timeout'), _cfg('StopTimeout')),
+_HEALTHCHECK_SUBOPTIONS = dict(
+    test=dict(type='raw', required=True),
+    interval=dict(type='str'),
+    timeout=dict(type='str'),
+    retries=dict(type='int'),
+    start_period=dict(type='str'),
+)
+
+OPTIONS = (
+    Option('entrypoint', _str_list, lambda v: ['--entrypoint', json.dumps(v)], _eff_entrypoint, type='raw',
+           equal=_entrypoint_equal, quadlet=(Quadlet('Entrypoint', '5.0'),)),
+    Option('command', _str_list, list, lambda c, i: _config(c).get('Cmd') or [], type='raw',
+           trailing=True, quadlet=(Quadlet('Exec', '4.4', words=True),)),
+    Option('env', _str_dict, _argv_env, lambda c, i: _env_dict(_config(c).get('Env')), type='dict', equal=_subset,
+           show_before=_show_subset, quadlet=(Quadlet('Environment', '4.4', words=True),)),
+    Option('labels', _str_dict, _argv_labels, lambda c, i: dict(_config(c).get('Labels') or {}), type='dict',
+           equal=_subset, show_before=_show_subset, quadlet=(Quadlet('Label', '4.4', words=True),)),
+    Option('ports', _ports, _argv_ports, _eff_ports, type='list', elements='str', equal=_ports_equal, show=_show_ports,
+           quadlet=(Quadlet('PublishPort', '4.4'),)),
+    Option('volumes', _volumes, _argv_volumes, _eff_volumes, type='list', elements='str', equal=_volumes_equal,
+           show=_show_volumes, quadlet=(Quadlet('Volume', '4.4'),)),
+    Option('user', _text, _flag('--user'), _cfg('User', ''), quadlet=(Quadlet('User', '4.4'),)),
+    Option('workdir', _text, _flag('--workdir'), _cfg('WorkingDir', ''), quadlet=(Quadlet('WorkingDir', '4.6'),)),
+    Option('network', _network, lambda v: ['--network', ','.join(v)], _eff_network, type='list', elements='str',
+           equal=_network_equal, show=_show_network, quadlet=(Quadlet('Network', '4.4'),)),
+    Option('hostname', _text, _flag('--hostname'), _cfg('Hostname', ''), quadlet=(Quadlet('HostName', '4.6'),)),
+    Option('restart_policy', _restart_policy, _argv_restart, _eff_restart, show=_show_restart, shared=False),
+    Option('stop_signal', _stop_signal, lambda v: ['--stop-signal', str(v)], _eff_stop_signal, show=_show_signal,
+           quadlet=(Quadlet('StopSignal', '5.2'),)),
+    Option('stop_timeout', _non_negative_int, _flag('--stop-timeout'), _cfg('StopTimeout'), type='int',
+           quadlet=(Quadlet('StopTimeout', '5.0'),)),
     Option('memory', _memory, _flag('--memory'), lambda c, i: int(_host(c).get('Memory') or 0)),
-    Option('cpus', _cpus, _argv_cpus, _eff_cpus, show=lambda nano: nano / 1e9),
-    Option('healthcheck', _healthcheck, _argv_healthcheck, _eff_healthcheck, _healthcheck_equal, show_before=_show_subset),
-]
+    Option('cpus', _cpus, _argv_cpus, _eff_cpus, type='float', show=lambda nano: nano / 1e9),
+    Option('healthcheck', _healthcheck, _argv_healthcheck, _eff_healthcheck, type='dict',
+           suboptions=_HEALTHCHECK_SUBOPTIONS, equal=_healthcheck_equal, show_before=_show_subset,
+           quadlet=(Quadlet('HealthCmd', '4.5', flag='--health-cmd'), Quadlet('HealthInterval', '4.5', flag='--health-interval'),
+                    Quadlet('HealthTimeout', '4.5', flag='--health-timeout'),
+                    Quadlet('HealthStartPeriod', '4.5', flag='--health-start-period'),
+                    Quadlet('HealthRetries', '4.5', flag='--health-retries'))),
+)
 OPTION_KEYS = tuple(o.key for o in OPTIONS)
+# The options of the shared spec, in table order: what systemd_generate renders into a unit.
+SHARED_KEYS = tuple(o.key for o in OPTIONS if o.shared)
 _BY_KEY = dict((o.key, o) for o in OPTIONS)
+
+
+def row(key):
+    """The table row of option ``key``."""
+    return _BY_KEY[key]
+
+
+def _shared_argspec():
+    return dict((o.key, o.argspec()) for o in OPTIONS if o.shared)
+
+
+def argument_spec():
+    """The argument spec of the shared container spec, plus ``spec``: the same options as one dictionary.
+
+    container_state and systemd_generate take it as is, so a role can hand one dictionary to both. ``spec`` has
+    no sub-options here (its documentation would have to repeat every option); fold_spec validates it with the
+    same argument spec instead.
+    """
+    result = _shared_argspec()
+    result['spec'] = dict(type='dict')
+    return result
+
+
+def fold_spec(params):
+    """``params`` with the keys of its ``spec`` dictionary moved to the top level (a new dict).
+
+    The dictionary is validated and converted as the options are (unknown keys, types). A key set in both places
+    is refused rather than silently preferring one: the two would mean different containers.
+    """
+    nested = params.get('spec')
+    if not nested:
+        return params
+    if not isinstance(nested, dict):
+        raise ConfigError('spec: expected a dictionary of container options', option='spec')
+    unknown = sorted(set(nested) - set(SHARED_KEYS))
+    if unknown:
+        raise ConfigError('spec: unknown option%s %s; spec takes %s'
+                          % ('s' if len(unknown) > 1 else '', ', '.join(unknown), ', '.join(sorted(SHARED_KEYS))),
+                          option='spec')
+    checked = ArgumentSpecValidator(_shared_argspec()).validate(nested)
+    if checked.error_messages:
+        raise ConfigError('spec: %s' % '; '.join(checked.error_messages), option='spec')
+    merged = dict(params)
+    merged['spec'] = None
+    for key, value in checked.validated_parameters.items():
+        if value is None:
+            continue
+        if params.get(key) is not None:
+            raise ConfigError('%s is set both as an option and in spec; set it in one place' % key, option=key)
+        merged[key] = value
+    return merged
 
 
 class ContainerSpec(object):
@@ -602,27 +730,37 @@ class ContainerSpec(object):
         self.options = options
 
     @classmethod
-    def from_params(cls, params):
-        """Validate and normalise module params (keys of OPTION_KEYS; None means not set)."""
+    def from_params(cls, params, keys=OPTION_KEYS):
+        """Validate and normalise module params (``keys`` of the table, ``spec`` folded in; None means not set)."""
+        params = fold_spec(params)
         name = params.get('name')
         if not name or not re.match(r'^[a-zA-Z0-9][a-zA-Z0-9_.-]*$', name):
             raise ConfigError('invalid container name %r: use letters, digits, "_", "." and "-", starting with a letter or digit'
                               % name, option='name')
         options = {}
-        for option in OPTIONS:
-            value = params.get(option.key)
+        for key in keys:
+            value = params.get(key)
             if value is not None:
-                options[option.key] = option.normalize(option.key, value)
+                options[key] = _BY_KEY[key].normalize(key, value)
         return cls(name, params.get('image'), options)
+
+    def argv_by_option(self):
+        """[(row, argv)] of the set options in table order, the trailing ones (the command) last."""
+        rows = [o for o in OPTIONS if o.key in self.options]
+        return [(o, o.argv(self.options[o.key])) for o in rows if not o.trailing] + \
+            [(o, o.argv(self.options[o.key])) for o in rows if o.trailing]
 
     def create_args(self):
         """The arguments of ``podman create`` (after the word create)."""
         argv = ['--name', self.name]
-        for option in OPTIONS:
-            if option.key in self.options:
-                argv += option.argv(self.options[option.key])
+        for option, args in self.argv_by_option():
+            if option.trailing:
+                break
+            argv += args
         argv.append(self.image)
-        argv += self.options.get('command', [])
+        for option, args in self.argv_by_option():
+            if option.trailing:
+                argv += args
         return argv
 
     def compare(self, container, image=None):

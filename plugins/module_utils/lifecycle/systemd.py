@@ -24,7 +24,9 @@ import re
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
 
 # One spec feeds `podman create` (container_state) and the unit's `podman run`: the argv comes from there.
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import OPTIONS as SPEC_TABLE, ContainerSpec
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import (
+    OPTIONS as SPEC_TABLE, SHARED_KEYS as SPEC_OPTIONS, ContainerSpec,
+)
 
 FORMATS = ('unit', 'quadlet')
 SCOPES = ('system', 'user')
@@ -37,39 +39,32 @@ DEFAULT_PODMAN = '/usr/bin/podman'
 
 # The keys of the Quadlet [Container] group and the podman release that introduced each one
 # (podman-systemd.unit(5); releases cross-checked with the podlet project's per-version downgrades).
-# The renderer emits only keys of QUADLET_MIN_VERSION; the table is what the tests check rendered
-# files against, and what the module documentation prints.
+# A key an option of the spec renders to is in that option's row (spec.OPTIONS, Quadlet); these are the others.
+# The renderer emits only keys of QUADLET_MIN_VERSION (the rest goes to PodmanArgs=); the table is what the
+# tests check rendered files against, and what the module documentation prints.
 QUADLET_MIN_VERSION = '4.4'
-QUADLET_KEYS = {
+_QUADLET_OTHER_KEYS = {
     'AddCapability': '4.4', 'AddDevice': '4.4', 'Annotation': '4.4', 'ContainerName': '4.4',
-    'DropCapability': '4.4', 'Environment': '4.4', 'EnvironmentFile': '4.4', 'EnvironmentHost': '4.4',
-    'Exec': '4.4', 'ExposeHostPort': '4.4', 'Group': '4.4', 'Image': '4.4', 'Label': '4.4',
-    'Network': '4.4', 'NoNewPrivileges': '4.4', 'Notify': '4.4', 'PodmanArgs': '4.4',
-    'PublishPort': '4.4', 'ReadOnly': '4.4', 'RunInit': '4.4', 'SeccompProfile': '4.4',
+    'DropCapability': '4.4', 'EnvironmentFile': '4.4', 'EnvironmentHost': '4.4',
+    'ExposeHostPort': '4.4', 'Group': '4.4', 'Image': '4.4',
+    'NoNewPrivileges': '4.4', 'Notify': '4.4', 'PodmanArgs': '4.4',
+    'ReadOnly': '4.4', 'RunInit': '4.4', 'SeccompProfile': '4.4',
     'SecurityLabelDisable': '4.4', 'SecurityLabelFileType': '4.4', 'SecurityLabelLevel': '4.4',
-    'SecurityLabelType': '4.4', 'Timezone': '4.4', 'User': '4.4', 'Volume': '4.4',
-    'HealthCmd': '4.5', 'HealthInterval': '4.5', 'HealthOnFailure': '4.5', 'HealthRetries': '4.5',
-    'HealthStartPeriod': '4.5', 'HealthTimeout': '4.5', 'IP': '4.5', 'IP6': '4.5', 'LogDriver': '4.5',
+    'SecurityLabelType': '4.4', 'Timezone': '4.4',
+    'HealthOnFailure': '4.5', 'IP': '4.5', 'IP6': '4.5', 'LogDriver': '4.5',
     'Mount': '4.5', 'Rootfs': '4.5', 'Secret': '4.5', 'Tmpfs': '4.5', 'UserNS': '4.5',
-    'AutoUpdate': '4.6', 'HostName': '4.6', 'Pull': '4.6', 'Sysctl': '4.6', 'WorkingDir': '4.6',
+    'AutoUpdate': '4.6', 'Pull': '4.6', 'Sysctl': '4.6',
     'Mask': '4.6', 'Unmask': '4.6', 'SecurityLabelNested': '4.6',
     'DNS': '4.7', 'DNSOption': '4.7', 'DNSSearch': '4.7', 'PidsLimit': '4.7', 'ShmSize': '4.7', 'Ulimit': '4.7',
     'GIDMap': '4.8', 'UIDMap': '4.8', 'SubGIDMap': '4.8', 'SubUIDMap': '4.8',
-    'Entrypoint': '5.0', 'StopTimeout': '5.0', 'Pod': '5.0',
+    'Pod': '5.0',
     'GroupAdd': '5.1',
-    'StopSignal': '5.2', 'LogOpt': '5.2', 'NetworkAlias': '5.2',
+    'LogOpt': '5.2', 'NetworkAlias': '5.2',
 }
+QUADLET_KEYS = dict(_QUADLET_OTHER_KEYS)
+QUADLET_KEYS.update((q.key, q.since) for row in SPEC_TABLE for q in row.quadlet)
 # Groups of a .container file that Quadlet passes to systemd unchanged.
 QUADLET_SYSTEMD_GROUPS = ('Unit', 'Service', 'Install')
-
-# Spec options rendered as `podman run` arguments, in the order podman generate systemd prints them.
-SPEC_OPTIONS = ('command', 'entrypoint', 'env', 'ports', 'volumes', 'labels', 'user', 'workdir', 'network',
-                'hostname', 'stop_signal', 'stop_timeout', 'memory', 'cpus', 'healthcheck')
-# Spec options with a podman 4.4 Quadlet key: (key, the value is a quoted word list rather than verbatim).
-QUADLET_SPEC_KEYS = {
-    'env': ('Environment', True), 'labels': ('Label', True), 'ports': ('PublishPort', False),
-    'volumes': ('Volume', False), 'user': ('User', False), 'network': ('Network', False),
-}
 
 _UNIT_NAME_RE = re.compile(r'^[A-Za-z0-9:_.\\-]+$')
 _SYSTEMD_ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
@@ -133,21 +128,17 @@ def _scalar(value):
 def container_spec(name, params):
     """The lifecycle engine's ContainerSpec of these params (same option names as container_state).
 
-    restart_policy is left out: in a unit systemd restarts the container (Restart=), and podman's own
-    restart policy would fight it (the container runs with --rm).
+    Only the shared spec (SPEC_OPTIONS): restart_policy is systemd's Restart= here, and podman's own restart
+    policy would fight it (the container runs with --rm).
     """
-    spec_params = dict((k, params.get(k)) for k in SPEC_OPTIONS if params.get(k) is not None)
-    spec_params['name'] = name
-    spec_params['image'] = params.get('image')
-    return ContainerSpec.from_params(spec_params)
+    return ContainerSpec.from_params(dict(params, name=name), keys=SPEC_OPTIONS)
 
 
 def _spec_argv(spec):
-    """[(option, argv)] of the container's own `podman run` options, in the order of spec.create_args()."""
+    """[(row, argv)] of the container's own `podman run` options, in the order of spec.create_args()."""
     if not spec.image:
         raise ConfigError('image is required to render a unit from the spec options', option='image')
-    return [(row.key, [u'%s' % a for a in row.argv(spec.options[row.key])])
-            for row in SPEC_TABLE if row.key in spec.options and row.key not in ('command', 'restart_policy')]
+    return [(row, [u'%s' % a for a in argv]) for row, argv in spec.argv_by_option()]
 
 
 # ---------------------------------------------------------------- unit options
@@ -314,13 +305,13 @@ def render_unit(spec, opts, raw_args=None):
         body = [quote_command(raw_args, option='from_container')] if raw_args else []
     else:
         body = []
-        for option, argv in _spec_argv(spec):
-            body += _pair_lines(argv, option=option)
-        tail = quote_word(spec.image, option='image')
-        command = spec.options.get('command')
-        if command:
-            tail += u' ' + quote_command(command, option='command')
-        body.append(tail)
+        tail = [quote_word(spec.image, option='image')]
+        for row, argv in _spec_argv(spec):
+            if row.trailing:
+                tail.append(quote_command(argv, option=row.key))
+            else:
+                body += _pair_lines(argv, option=row.key)
+        body.append(u' '.join(tail))
     timeout = opts.stop_timeout
     lines = [_HEADER % service_name]
     lines += _unit_section(opts, u'Podman %s' % service_name)
@@ -365,37 +356,65 @@ def _quadlet_raw(option, value):
     return _escape_specifiers(value)
 
 
-def _values_of(argv, option):
-    """The values of a `--flag value --flag value` argv (what one spec option renders to)."""
-    if len(argv) % 2 or any(not flag.startswith('--') for flag in argv[::2]):
-        raise ConfigError('%s: the rendered arguments %r are not --flag value pairs' % (option, argv), option=option)
-    return argv[1::2]
+def _argv_items(argv):
+    """[(flag, value or None, the words)] of one option's argv: `--flag value`, `--flag=value` or a lone `--flag`."""
+    items = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        flag, eq, value = word.partition('=')
+        if eq:
+            items.append((flag, value, [word]))
+            i += 1
+        elif i + 1 < len(argv) and not argv[i + 1].startswith('--'):
+            items.append((word, argv[i + 1], argv[i:i + 2]))
+            i += 2
+        else:
+            items.append((word, None, [word]))
+            i += 1
+    return items
 
 
-def render_quadlet(spec, opts):
-    """The text of `NAME.container` for the Quadlet generator (keys of podman 4.4, see QUADLET_KEYS)."""
+def _version(text):
+    return tuple(int(part) for part in text.split('.'))
+
+
+def _quadlet_entry(row, flag, version):
+    """The Quadlet key of this flag of ``row`` that a Quadlet of podman ``version`` knows, else None."""
+    for entry in row.quadlet:
+        if entry.flag in (None, flag) and _version(entry.since) <= _version(version):
+            return entry
+    return None
+
+
+def render_quadlet(spec, opts, version=QUADLET_MIN_VERSION):
+    """The text of `NAME.container` for the Quadlet generator of podman ``version`` (keys: QUADLET_KEYS)."""
     _service_name, file_name = unit_file_name('quadlet', opts.name, opts.unit_name)
     spec_argv = _spec_argv(spec)
     container = [u'[Container]', u'Image=%s' % _quadlet_raw('image', spec.image),
                  u'ContainerName=%s' % _quadlet_raw('name', opts.name)]
     podman_args = []
+    trailing = []
     if opts.auth_file:
         podman_args += _pair_lines(['--authfile', opts.auth_file], option='auth_file')
-    for option, argv in spec_argv:
-        if option in QUADLET_SPEC_KEYS:
-            key, quoted = QUADLET_SPEC_KEYS[option]
-            for value in _values_of(argv, option):
-                rendered = quote_word(value, option=option) if quoted else _quadlet_raw(option, value)
-                container.append(u'%s=%s' % (key, rendered))
-        else:
-            # No podman 4.4 key (HostName/WorkingDir need 4.6, StopSignal 5.2, ...): PodmanArgs= is split
-            # like a command line, so quote_word applies.
-            podman_args += _pair_lines(argv, option=option)
+    for row, argv in spec_argv:
+        if row.trailing:
+            # The command: one Exec= line, split like a command line.
+            trailing.append(u'%s=%s' % (row.quadlet[0].key, quote_command(argv, option=row.key)))
+            continue
+        for flag, value, words in _argv_items(argv):
+            entry = _quadlet_entry(row, flag, version)
+            if entry is None:
+                # No key in this Quadlet (HostName/WorkingDir need 4.6, StopSignal 5.2, ...): PodmanArgs= is split
+                # like a command line, so quote_word applies.
+                podman_args += _pair_lines(words, option=row.key)
+                continue
+            value = u'true' if value is None else value
+            rendered = quote_word(value, option=row.key) if entry.words else _quadlet_raw(row.key, value)
+            container.append(u'%s=%s' % (entry.key, rendered))
     for group in podman_args:
         container.append(u'PodmanArgs=%s' % group)
-    command = spec.options.get('command')
-    if command:
-        container.append(u'Exec=%s' % quote_command(command, option='command'))
+    container += trailing
 
     lines = [_HEADER % file_name]
     lines += [u'[Unit]', u'Description=Podman container %s (Quadlet)' % opts.name]

@@ -26,6 +26,7 @@ from ansible_collections.podkit.containers.plugins.module_utils import files
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError, SystemdError
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle import systemd
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import fold_spec
 
 
 def _user_name(uid=None):
@@ -111,6 +112,7 @@ def _podman_path(executable):
 
 def generate(params, run, check_mode=False, environ=None, uid=None, podman_path=None):
     """The whole task: returns the module result dict; raises PodkitError."""
+    params = fold_spec(params)
     environ = os.environ if environ is None else environ
     uid = os.getuid() if uid is None else uid
     fmt = params.get('format') or 'unit'
