@@ -63,7 +63,7 @@ SIGNATURE = Kind('signature payload', 4 * MiB)
 PRIVATE_KEY = Kind('private key', 1 * MiB)
 
 
-def _one_line(text):
+def one_line(text):
     """``text`` with control characters escaped: a message is one line even when a path holds a newline."""
     return re.sub(r'[\x00-\x1f\x7f]', lambda m: '\\x%02x' % ord(m.group(0)), text)
 
@@ -78,7 +78,7 @@ def _size(n):
 
 def fail(error, what, problem, **details):
     """The typed error ``error`` saying that document ``what`` ``problem`` (one line)."""
-    return error(_one_line('%s %s' % (what, problem)), **details)
+    return error(one_line('%s %s' % (what, problem)), **details)
 
 
 def _text(raw, what, kind, error, details):
@@ -115,8 +115,6 @@ def nesting_depth(text, skip=_JSON_SKIP, stop=MAX_DEPTH):
     exact up to ``stop`` and only "deeper" beyond. All passes run in C (re, str.replace), so a 4 MiB document costs
     milliseconds, not a Python loop over its characters.
     """
-    if text.count('[') + text.count('{') <= stop:
-        return text.count('[') + text.count('{')  # no deeper than its number of opening brackets
     brackets = _NOT_BRACKETS.sub('', skip.sub('', text)).translate(_AS_PARENS)
     passes = 0
     while '()' in brackets and passes <= stop:
@@ -126,6 +124,8 @@ def nesting_depth(text, skip=_JSON_SKIP, stop=MAX_DEPTH):
 
 
 def _check_depth(text, what, kind, error, details, skip=_JSON_SKIP):
+    if text.count('[') + text.count('{') <= kind.max_depth:
+        return  # no deeper than its number of opening brackets: most documents stop here
     if nesting_depth(text, skip, stop=kind.max_depth) > kind.max_depth:
         raise fail(error, what, 'is nested deeper than %d levels; refusing to parse it' % kind.max_depth, **details)
 

@@ -242,6 +242,9 @@ def _from_entry(entry, path, key):
     elif entry.get('username') and entry.get('password'):
         username, password = entry['username'], entry['password']
     token = entry.get('identitytoken') or None
+    for name, value in (('username', username), ('password', password), ('identitytoken', token)):
+        if value is not None and not isinstance(value, str):
+            raise CredentialsError("auth file %s: the '%s' value for '%s' is not a string" % (path, name, key), path=path)
     if not token and not (username or password):
         return None
     return Credentials(username, password, token, path)

@@ -425,8 +425,9 @@ def parse_manifest(raw, content_type=None, expected_digest=None, registry=None, 
     if not isinstance(data, dict):
         raise ManifestError('%s is not a JSON object' % what, **kw)
 
-    header_type = _normalize_content_type(content_type)
-    body_type = data.get('mediaType') if isinstance(data.get('mediaType'), str) else None
+    # Both come from the registry: escaped, so that a CR/LF in them cannot split the message.
+    header_type = documents.one_line(_normalize_content_type(content_type))
+    body_type = documents.one_line(data['mediaType']) if isinstance(data.get('mediaType'), str) else None
     if header_type in _GENERIC_TYPES:
         header_type = ''
     media_type = header_type or body_type or _guess_media_type(data)

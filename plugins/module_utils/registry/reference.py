@@ -20,6 +20,7 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.podkit.containers.plugins.module_utils.documents import one_line
 from ansible_collections.podkit.containers.plugins.module_utils.errors import InvalidReferenceError
 
 # The one Docker Hub table of the collection.
@@ -61,6 +62,8 @@ _TRANSPORT_HINT = 'use one of docker://, oci:, oci-archive:, docker-archive:, di
 
 
 def _short(text, limit=40):
+    """``text`` for a message: control characters escaped (a message is one line), cut at ``limit``."""
+    text = one_line(text)
     return text if len(text) <= limit else text[:limit] + '...'
 
 
@@ -259,7 +262,7 @@ def parse_reference(text, default_tag='latest'):
     original = str(text).strip()
     body = _strip_docker_prefix(original)
     if not body:
-        raise InvalidReferenceError("image reference is empty after the transport prefix in '%s'" % original)
+        raise InvalidReferenceError("image reference is empty after the transport prefix in '%s'" % _short(original, 300))
     if any(c.isspace() for c in body):
         raise _invalid(original, 'it contains whitespace')
 
@@ -404,9 +407,11 @@ def parse_image_location(text, default_tag='latest'):
     try:
         return ImageLocation('docker', reference=parse_reference(original, default_tag=default_tag))
     except InvalidReferenceError:
-        # "foo:bar" parses as an image foo with tag bar; only a string that is not a reference and
-        # whose first ':' does not start a registry port looks like a misspelt transport.
-        if sep and re.match(r'^[a-z][a-z0-9_-]*\Z', transport) and not re.match(r'^[0-9]+(?:/|$)', rest):
+        # "foo:bar" parses as an image foo with tag bar; only a string that is not a reference, whose first ':'
+        # does not start a registry port and whose rest is not a (bad) tag looks like a misspelt transport: for
+        # "a:<129 characters>" the tag is what is wrong.
+        if sep and re.match(r'^[a-z][a-z0-9_-]*\Z', transport) and not re.match(r'^[0-9]+(?:/|$)', rest) \
+                and not re.match(r'^[A-Za-z0-9_.-]+\Z', rest):
             raise InvalidReferenceError("unknown transport '%s'; %s" % (_short(transport), _TRANSPORT_HINT),
                                         reference=_short(original, 300))
         raise
