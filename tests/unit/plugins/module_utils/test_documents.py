@@ -104,8 +104,8 @@ def test_load_yaml_parses_the_ordinary():
         {'docker': {'a.example': {'lookaside': 'https://x'}}}
 
 
-INDEX = docs.Object(required={'manifests': docs.ListOf(docs.Object(required={'digest': str},
-                                                                  optional={'annotations': docs.MapOf(str)}))})
+ENTRY = docs.Object(required={'digest': str}, optional={'annotations': docs.MapOf(str)})
+INDEX = docs.Object(required={'manifests': docs.ListOf(ENTRY)})
 
 
 @pytest.mark.parametrize('value, message', [

@@ -173,8 +173,8 @@ def test_registries_conf_loads_or_is_refused(lines):
                 assert typed(err, ConfigError)
 
 
-SHAPE = documents.Object(required={'manifests': documents.ListOf(documents.Object(required={'digest': str},
-                                                                                 optional={'annotations': documents.MapOf(str)}))},
+ENTRY = documents.Object(required={'digest': str}, optional={'annotations': documents.MapOf(str)})
+SHAPE = documents.Object(required={'manifests': documents.ListOf(ENTRY)},
                          optional={'n': documents.Either(int, documents.Nullable(documents.ListOf(str)))})
 
 
@@ -233,7 +233,7 @@ def test_a_manifest_parses_or_is_refused(doc, content_type):
 
 @FAST
 @given(st.text(max_size=200) | st.builds(lambda *p: ' '.join(p), st.sampled_from(['Bearer', 'Basic', 'bearer', '']),
-                                           st.text(alphabet='realm=",scope\\ abc:/', max_size=60)))
+                                         st.text(alphabet='realm=",scope\\ abc:/', max_size=60)))
 def test_www_authenticate_never_raises(header):
     for challenge in parse_www_authenticate(header):
         assert challenge.scheme == challenge.scheme.lower()
