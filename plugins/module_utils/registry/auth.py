@@ -282,6 +282,15 @@ def _public_url(url):
         return '<invalid realm>'
 
 
+def _parses(url):
+    """False for a URL that urlsplit refuses (``https://[::1``): the realm comes from the registry."""
+    try:
+        urlsplit(url)
+    except ValueError:
+        return False
+    return True
+
+
 def _origin(url):
     parts = urlsplit(url)
     try:
@@ -423,7 +432,7 @@ class Authenticator(object):
         if not realm:
             raise AuthenticationError('the registry %s sent a Bearer challenge without a realm; it cannot be authenticated against'
                                       % self.registry, registry=self.registry)
-        if not realm.startswith(('https://', 'http://')):
+        if not realm.startswith(('https://', 'http://')) or not _parses(realm):
             raise AuthenticationError('the registry %s sent a Bearer challenge with an unusable realm %s'
                                       % (self.registry, _public_url(realm)), registry=self.registry)
         service = challenge.service

@@ -403,16 +403,7 @@ CHALLENGES = [
 ]
 
 
-def _challenge(header):
-    if 'a' * 300 in header:
-        # urllib3 raises LocationParseError for a realm host with a label over 63 characters, which auth.py does not map
-        # yet: that mapping is the "every requests/urllib3 exception class to a typed error" part of issue 12 (helper
-        # "sec"). Remove this mark with that change; strict, so the fix shows here.
-        return pytest.param(header, marks=pytest.mark.xfail(strict=True, raises=Exception, reason='LocationParseError escapes'))
-    return header
-
-
-@pytest.mark.parametrize('header', [_challenge(h) for h in CHALLENGES], ids=lambda v: v[:40])
+@pytest.mark.parametrize('header', CHALLENGES, ids=lambda v: v[:40])
 def test_www_authenticate(registry, header):
     realm = 'http://%s/token' % registry.host
     registry.routes['/v2/a/manifests/1'] = (401, {'WWW-Authenticate': header.replace('{realm}', realm)}, b'')
