@@ -66,8 +66,11 @@ options:
   format:
     description:
       - Convert the manifest(s) to OCI (V(oci)) or Docker v2 schema 2 (V(v2s2)), as C(skopeo copy --format) does.
-      - Only media types change (manifest, config and layer descriptors; an index becomes an OCI index or a Docker
-        manifest list); blobs are copied byte for byte, so gzip layers stay gzip. Manifest digests change.
+      - The result is byte for byte what skopeo 1.9.3 writes for the same source, so a converted image gets the
+        digest C(skopeo copy --format) gives it. Converting to V(oci) re-encodes the image config as an OCI config
+        (Docker-only fields such as C(container_config) are dropped, so the config digest changes too); converting to
+        V(v2s2) keeps the config blob. Layer blobs are copied byte for byte, so gzip layers stay gzip. An index becomes
+        an OCI index or a Docker manifest list. Manifest digests change.
       - zstd layers and OCI artifacts cannot be expressed in V(v2s2); such a copy fails with a message.
       - Default, keep the source's format.
     type: str

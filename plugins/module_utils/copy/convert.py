@@ -3,13 +3,18 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Manifest format conversion for image_copy (internal; no stable API).
 
-What ``skopeo copy --format oci|v2s2`` changes: the manifest's own media type, the config descriptor's media
-type and each layer descriptor's media type. Blobs are never rewritten (gzip stays gzip), so layer and config
-digests stay; manifest digests change. Unlike containers/image, the config blob is kept byte-identical
-(containers/image re-serializes it through its OCI struct, dropping Docker-only fields); both runtimes accept it.
+Byte for byte what ``skopeo copy --format oci|v2s2`` (skopeo 1.9.3, containers/image 5.23) writes, so a converted
+image has the digest skopeo gives it:
+  v2s2 -> OCI  the config is decoded into the OCI image config struct and encoded again (Docker-only fields such
+               as ``container_config`` go; see gojson.py), the manifest is the OCI manifest struct with the new
+               config descriptor and the layers' media types mapped;
+  OCI -> v2s2  the config bytes stay (its descriptor's media type changes), the manifest is the Docker schema 2
+               struct (``size`` before ``digest``; annotations go);
+  lists        an index whose entries changed is re-encoded through containers/image's list structs.
+Layer blobs are never rewritten (gzip stays gzip), so layer digests stay.
 
 A conversion that would lose meaning (zstd layers, a ``subject`` or an artifact config in Docker v2s2) is refused
-with a ConfigError rather than guessed.
+with a ConfigError rather than guessed, as skopeo refuses it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,6 +23,7 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.podkit.containers.plugins.module_utils.copy import gojson
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
 
@@ -26,19 +32,14 @@ DOCKER_LAYER_TAR = mf.DOCKER_LAYER_TAR
 
 FORMATS = ('oci', 'v2s2')
 
+# containers/image's conversion tables (internal/image/docker_schema2.go, oci.go): any other layer type is an error.
 _TO_OCI_LAYER = {
     mf.DOCKER_LAYER: mf.OCI_LAYER_GZIP,
     mf.DOCKER_LAYER_TAR: mf.OCI_LAYER_TAR,
     mf.DOCKER_FOREIGN_LAYER: mf.OCI_LAYER_NONDIST_GZIP,
+    mf.DOCKER_FOREIGN_LAYER_TAR: mf.OCI_LAYER_NONDIST_TAR,
 }
-_TO_DOCKER_LAYER = {
-    mf.OCI_LAYER_GZIP: mf.DOCKER_LAYER,
-    mf.OCI_LAYER_TAR: mf.DOCKER_LAYER_TAR,
-    mf.OCI_LAYER_NONDIST_GZIP: mf.DOCKER_FOREIGN_LAYER,
-}
-_DOCKER_LAYER_TYPES = (mf.DOCKER_LAYER, mf.DOCKER_LAYER_TAR, mf.DOCKER_FOREIGN_LAYER)
-_OCI_LAYER_TYPES = (mf.OCI_LAYER_TAR, mf.OCI_LAYER_GZIP, mf.OCI_LAYER_ZSTD, mf.OCI_LAYER_NONDIST_TAR,
-                    mf.OCI_LAYER_NONDIST_GZIP, mf.OCI_LAYER_NONDIST_ZSTD)
+_TO_DOCKER_LAYER = dict((v, k) for k, v in _TO_OCI_LAYER.items())
 
 
 def dumps(data):
@@ -54,96 +55,143 @@ def index_target_type(fmt):
     return {'oci': mf.OCI_INDEX, 'v2s2': mf.DOCKER_MANIFEST_LIST}.get(fmt)
 
 
-def _descriptor(entry, media_type, keep_annotations):
-    out = {'mediaType': media_type, 'digest': entry['digest'], 'size': entry['size']}
-    if entry.get('urls'):
-        out['urls'] = list(entry['urls'])
-    if keep_annotations and entry.get('annotations'):
-        out['annotations'] = dict(entry['annotations'])
+def _decoded(kind, raw, what):
+    try:
+        return gojson.decode(kind, gojson.loads(raw))
+    except gojson.GoTypeError as exc:
+        raise ConfigError('cannot convert %s: %s has the wrong type (%s)' % (what, exc.path, exc.problem), json_path=exc.path)
+    except ValueError as exc:
+        raise ConfigError('cannot convert %s: it is not valid JSON (%s)' % (what, exc))
+
+
+def _layers(layers, table, fmt, where):
+    out = []
+    for layer in layers:
+        media_type = layer.get('mediaType')
+        if media_type not in table:
+            if media_type in (mf.OCI_LAYER_ZSTD, mf.OCI_LAYER_NONDIST_ZSTD):
+                raise ConfigError('layer %s is zstd-compressed, which Docker v2s2 cannot describe; copy with format: oci '
+                                  '(podkit never recompresses layers)' % layer.get('digest'), layer=layer.get('digest'))
+            raise ConfigError('layer %s of %s has media type %s, which has no %s equivalent'
+                              % (layer.get('digest'), where, media_type or '(none)', fmt), layer=layer.get('digest'))
+        out.append(dict(layer, mediaType=table[media_type]))
     return out
 
 
-def _layer_type(media_type, fmt, digest):
-    if fmt == 'oci':
-        if media_type in _OCI_LAYER_TYPES:
-            return media_type
-        if media_type in _TO_OCI_LAYER:
-            return _TO_OCI_LAYER[media_type]
-    else:
-        if media_type in _DOCKER_LAYER_TYPES:
-            return media_type
-        if media_type in _TO_DOCKER_LAYER:
-            return _TO_DOCKER_LAYER[media_type]
-        if media_type in (mf.OCI_LAYER_ZSTD, mf.OCI_LAYER_NONDIST_ZSTD):
-            raise ConfigError('layer %s is zstd-compressed, which Docker v2s2 cannot describe; copy with format: oci '
-                              '(podkit never recompresses layers)' % digest, layer=digest)
-    raise ConfigError('layer %s has media type %s, which has no %s equivalent' % (digest, media_type, fmt), layer=digest)
+def _to_oci(manifest, read_config):
+    where = 'manifest %s' % manifest.digest
+    data = _decoded(gojson.SCHEMA2_MANIFEST, manifest.raw, where)
+    config = data.get('config') or {}
+    if config.get('mediaType') != mf.DOCKER_CONFIG:
+        raise ConfigError('%s has config media type %s, which is not an image config; it cannot be converted to OCI'
+                          % (where, config.get('mediaType')))
+    layers = _layers(data.get('layers') or [], _TO_OCI_LAYER, 'OCI', where)
+    config_raw = read_config(manifest.config)
+    try:
+        new_config = gojson.round_trip(gojson.OCI_IMAGE_CONFIG, config_raw)
+    except gojson.GoTypeError as exc:
+        raise ConfigError('cannot convert the image config %s of %s to OCI: %s has the wrong type (%s)'
+                          % (config.get('digest'), where, exc.path, exc.problem), json_path=exc.path)
+    except ValueError as exc:
+        raise ConfigError('cannot convert the image config %s of %s to OCI: it is not valid JSON (%s)'
+                          % (config.get('digest'), where, exc))
+    config_digest = mf.digest_of(new_config)
+    out = {'schemaVersion': 2, 'mediaType': mf.OCI_MANIFEST,
+           'config': {'mediaType': mf.OCI_CONFIG, 'digest': config_digest, 'size': len(new_config)},
+           'layers': layers}
+    return gojson.encode(gojson.OCI_MANIFEST, out), {config_digest: new_config}
 
 
-def convert_image(manifest, fmt):
-    """(raw, media_type) of image ``manifest`` in ``fmt`` ('oci', 'v2s2' or None = unchanged)."""
+def _to_docker(manifest):
+    where = 'manifest %s' % manifest.digest
+    data = _decoded(gojson.OCI_MANIFEST, manifest.raw, where)
+    config = data.get('config') or {}
+    if config.get('mediaType') != mf.OCI_CONFIG:
+        raise ConfigError('%s is an artifact (config media type %s), which Docker v2s2 cannot describe; use format: oci'
+                          % (where, config.get('mediaType')))
+    if data.get('subject'):
+        raise ConfigError('%s has a subject (it refers to another image), which Docker v2s2 cannot describe; '
+                          'use format: oci' % where)
+    out = {'schemaVersion': 2, 'mediaType': mf.DOCKER_MANIFEST,
+           'config': dict(config, mediaType=mf.DOCKER_CONFIG),
+           'layers': _layers(data.get('layers') or [], _TO_DOCKER_LAYER, 'Docker v2s2', where)}
+    return gojson.encode(gojson.SCHEMA2_MANIFEST, out), {}
+
+
+def convert_image(manifest, fmt, read_config=None):
+    """(raw, media_type, new_blobs) of image ``manifest`` in ``fmt`` ('oci', 'v2s2' or None = unchanged).
+
+    ``new_blobs`` ({digest: bytes}) holds what the converted manifest references and the source does not have (the
+    re-encoded OCI config); ``read_config(descriptor)`` returns the source's config bytes.
+    """
     target = image_target_type(fmt)
     if target is None or manifest.media_type == target:
-        return manifest.raw, manifest.media_type
+        return manifest.raw, manifest.media_type, {}
     if manifest.is_index or manifest.is_schema1:
         raise ConfigError('cannot convert a %s manifest to %s' % (manifest.media_type, fmt))
-    data = manifest.data
-    config = manifest.config
-    if target == mf.DOCKER_MANIFEST:
-        if data.get('subject'):
-            raise ConfigError('manifest %s has a subject (it refers to another image), which Docker v2s2 cannot describe; '
-                              'use format: oci' % manifest.digest)
-        if config.get('mediaType') not in (mf.OCI_CONFIG, mf.DOCKER_CONFIG):
-            raise ConfigError('manifest %s is an artifact (config media type %s), which Docker v2s2 cannot describe; use format: oci'
-                              % (manifest.digest, config.get('mediaType')))
-        config_type = mf.DOCKER_CONFIG
+    if target == mf.OCI_MANIFEST:
+        raw, blobs = _to_oci(manifest, read_config)
     else:
-        if config.get('mediaType') not in (mf.DOCKER_CONFIG, mf.OCI_CONFIG):
-            raise ConfigError('manifest %s has config media type %s, which has no OCI equivalent'
-                              % (manifest.digest, config.get('mediaType')))
-        config_type = mf.OCI_CONFIG
-    keep = target == mf.OCI_MANIFEST
-    out = {
-        'schemaVersion': 2,
-        'mediaType': target,
-        'config': _descriptor(config, config_type, keep),
-        'layers': [_descriptor(layer, _layer_type(layer.get('mediaType'), fmt, layer.get('digest')), keep)
-                   for layer in manifest.layers],
-    }
-    if keep and data.get('annotations'):
-        out['annotations'] = dict(data['annotations'])
-    return dumps(out), target
+        raw, blobs = _to_docker(manifest)
+    return raw, target, blobs
+
+
+def _platform(platform):
+    # Only the fields both list types have: a Docker list's ``features`` goes.
+    return dict((k, platform[k]) for k in ('os', 'architecture', 'os.features', 'os.version', 'variant') if k in platform)
+
+
+def _list_entry_to_oci(entry):
+    platform = entry.get('platform') or {}
+    return {'mediaType': entry.get('mediaType', ''), 'size': entry.get('size', 0), 'digest': entry.get('digest', ''),
+            'urls': entry.get('urls'),
+            'platform': _platform(platform)}
+
+
+def _oci_entry_to_list(entry):
+    platform = entry.get('platform')
+    if platform is None:
+        # containers/image fills in the platform it runs on (runtime.GOOS/GOARCH).
+        local = mf.local_platform()
+        platform = {'os': local['os'], 'architecture': local['architecture']}
+    out = {'mediaType': entry.get('mediaType', ''), 'size': entry.get('size', 0), 'digest': entry.get('digest', ''),
+           'urls': entry.get('urls'),
+           'platform': dict((k, platform.get(k)) for k in ('os', 'architecture', 'os.features', 'os.version', 'variant'))}
+    return out
+
+
+_LIST_STRUCT = {mf.DOCKER_MANIFEST_LIST: gojson.SCHEMA2_LIST, mf.OCI_INDEX: gojson.OCI_INDEX}
 
 
 def convert_index(index, fmt, replaced=None):
     """(raw, media_type) of ``index`` in ``fmt`` with entries re-pointed by ``replaced`` ({old digest: descriptor}).
 
-    Without a format change and with nothing re-pointed the original bytes are returned, so the digest stays.
+    As containers/image writes a list: decoded into its list struct, entries updated, converted to the other list
+    type when asked, encoded; when that encodes to what the unchanged list encodes to, the original bytes are kept
+    (so an untouched list keeps its digest).
     """
     replaced = dict((k, v) for k, v in (replaced or {}).items() if v['digest'] != k)
     target = index_target_type(fmt) or index.media_type
     if target == index.media_type and not replaced:
         return index.raw, index.media_type
-    keep = target == mf.OCI_INDEX
-    entries = []
-    for raw_entry in index.data.get('manifests') or []:
-        entry = dict(raw_entry)
+    where = 'manifest list %s' % index.digest
+    kind = _LIST_STRUCT[index.media_type]
+    original = _decoded(kind, index.raw, where)
+    updated = dict(original, manifests=[dict(e) for e in original.get('manifests') or []])
+    for entry in updated['manifests']:
         new = replaced.get(entry.get('digest'))
         if new is not None:
             entry.update(mediaType=new['mediaType'], digest=new['digest'], size=new['size'])
-        elif fmt is not None:
-            if entry.get('mediaType') in mf.IMAGE_TYPES and entry.get('mediaType') != image_target_type(fmt):
-                raise ConfigError('index entry %s is not copied, so its media type cannot be converted to %s; use multi_arch: all'
-                                  % (entry.get('digest'), fmt))
-        if not keep:
-            entry.pop('annotations', None)
-            entry.pop('artifactType', None)
-        entries.append(entry)
-    out = {'schemaVersion': 2, 'mediaType': target, 'manifests': entries}
-    if keep and index.data.get('annotations'):
-        out['annotations'] = dict(index.data['annotations'])
-    if not keep and index.data.get('subject'):
-        raise ConfigError('index %s has a subject, which a Docker manifest list cannot describe; use format: oci' % index.digest)
-    if keep and index.data.get('subject'):
-        out['subject'] = index.data['subject']
-    return dumps(out), target
+        elif fmt is not None and entry.get('mediaType') in mf.IMAGE_TYPES and entry.get('mediaType') != image_target_type(fmt):
+            raise ConfigError('index entry %s is not copied, so its media type cannot be converted to %s; use multi_arch: all'
+                              % (entry.get('digest'), fmt))
+    if target != index.media_type:
+        if target == mf.OCI_INDEX:
+            entries = [_list_entry_to_oci(e) for e in updated['manifests']]
+        else:
+            entries = [_oci_entry_to_list(e) for e in updated['manifests']]
+        updated = {'schemaVersion': 2, 'mediaType': target, 'manifests': entries}
+    raw = gojson.encode(_LIST_STRUCT[target], updated)
+    if raw == gojson.encode(kind, original):
+        return index.raw, index.media_type
+    return raw, target

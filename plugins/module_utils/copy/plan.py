@@ -19,14 +19,19 @@ MULTI_ARCH = ('system', 'all', 'index-only')
 
 
 class ImagePlan(object):
-    """One image manifest to write: ``raw``/``media_type``/``digest`` as written, ``source`` the source Manifest."""
+    """One image manifest to write: ``raw``/``media_type``/``digest`` as written, ``source`` the source Manifest.
 
-    def __init__(self, source, raw, media_type, is_top):
+    ``new_blobs`` ({digest: bytes}): blobs the conversion made (an OCI config re-encoded from a Docker one), which the
+    source does not hold.
+    """
+
+    def __init__(self, source, raw, media_type, is_top, new_blobs=None):
         self.source = source
         self.raw = raw
         self.media_type = media_type
         self.digest = mf.digest_of(raw)
         self.is_top = is_top
+        self.new_blobs = dict(new_blobs or {})
         parsed = mf.parse_manifest(raw, media_type, what='converted manifest of %s' % source.digest)
         self.config = parsed.config
         self.layers = parsed.layers
@@ -36,9 +41,12 @@ class ImagePlan(object):
         return {'mediaType': self.media_type, 'digest': self.digest, 'size': len(self.raw)}
 
     def blobs(self):
-        """Config first, then layers; ``kind`` tells a destination which is which."""
+        """Config first, then layers; ``kind`` tells a destination which is which, ``data`` holds a new blob's bytes."""
         out = [dict(self.config, kind='config')]
         out.extend(dict(layer, kind='layer') for layer in self.layers)
+        for blob in out:
+            if blob['digest'] in self.new_blobs:
+                blob['data'] = self.new_blobs[blob['digest']]
         return out
 
 
@@ -92,6 +100,11 @@ def _check_image(manifest, where):
         raise ManifestError('%s has no config descriptor' % where)
 
 
+def _image(source, manifest, fmt, is_top):
+    raw, media_type, new_blobs = convert_image(manifest, fmt, source.read_blob)
+    return ImagePlan(manifest, raw, media_type, is_top, new_blobs)
+
+
 def build_plan(source, fmt=None, multi_arch='system', platform=None, index_allowed=True):
     """The CopyPlan for ``source``. ``platform`` is a dict (os, architecture, variant) for ``multi_arch: system``."""
     if multi_arch not in MULTI_ARCH:
@@ -100,8 +113,7 @@ def build_plan(source, fmt=None, multi_arch='system', platform=None, index_allow
     where = str(source.location)
     if not top.is_index:
         _check_image(top, where)
-        raw, media_type = convert_image(top, fmt)
-        return CopyPlan(top, [ImagePlan(top, raw, media_type, True)])
+        return CopyPlan(top, [_image(source, top, fmt, True)])
     if multi_arch != 'system' and not index_allowed:
         raise ConfigError('%s is a multi-platform image, which the destination cannot hold; use multi_arch: system '
                           '(one platform) or another destination transport' % where)
@@ -110,16 +122,14 @@ def build_plan(source, fmt=None, multi_arch='system', platform=None, index_allow
         entry = mf.choose_platform(top, plat['os'], plat['architecture'], plat.get('variant'))
         instance = source.manifest(entry['digest'])
         _check_image(instance, '%s (%s)' % (where, entry['digest']))
-        raw, media_type = convert_image(instance, fmt)
-        return CopyPlan(top, [ImagePlan(instance, raw, media_type, True)])
+        return CopyPlan(top, [_image(source, instance, fmt, True)])
     images = []
     replaced = {}
     if multi_arch == 'all':
         for entry in top.manifests:
             instance = source.manifest(entry['digest'])
             _check_image(instance, '%s (%s)' % (where, entry['digest']))
-            raw, media_type = convert_image(instance, fmt)
-            image = ImagePlan(instance, raw, media_type, False)
+            image = _image(source, instance, fmt, False)
             images.append(image)
             replaced[instance.digest] = image.descriptor
     raw, media_type = convert_index(top, fmt, replaced)

@@ -66,6 +66,7 @@ DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip'
 # An uncompressed Docker layer: what docker-archive (docker save) layers are; registries rarely hold them.
 DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar'
 DOCKER_FOREIGN_LAYER = 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip'
+DOCKER_FOREIGN_LAYER_TAR = 'application/vnd.docker.image.rootfs.foreign.diff.tar'
 DOCKER_PLUGIN_CONFIG = 'application/vnd.docker.plugin.v1+json'
 DOCKER_SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+json'
 DOCKER_SCHEMA1_SIGNED = 'application/vnd.docker.distribution.manifest.v1+prettyjws'
@@ -84,7 +85,7 @@ INDEX_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
 IMAGE_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 SCHEMA1_TYPES = (DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED)
 LAYER_TYPES = (OCI_LAYER_TAR, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_LAYER_NONDIST_TAR, OCI_LAYER_NONDIST_GZIP,
-               OCI_LAYER_NONDIST_ZSTD, DOCKER_LAYER, DOCKER_LAYER_TAR, DOCKER_FOREIGN_LAYER)
+               OCI_LAYER_NONDIST_ZSTD, DOCKER_LAYER, DOCKER_LAYER_TAR, DOCKER_FOREIGN_LAYER, DOCKER_FOREIGN_LAYER_TAR)
 
 # Content types that say nothing about the manifest kind: fall back to the document.
 _GENERIC_TYPES = ('', 'application/json', 'text/plain', 'application/octet-stream', 'binary/octet-stream')

@@ -19,6 +19,15 @@ L1 = 'sha256:' + '1' * 64
 L2 = 'sha256:' + '2' * 64
 
 
+DOCKER_CONFIG = (b'{"architecture":"amd64","os":"linux","container_config":{"Cmd":["sh"]},"config":{"Cmd":["sh"]},'
+                 b'"rootfs":{"type":"layers","diff_ids":[]}}')
+
+
+def read_config(desc):
+    assert desc['digest'] == C
+    return DOCKER_CONFIG
+
+
 def image(media_type, config_type, layer_types, annotations=None):
     data = {'schemaVersion': 2, 'mediaType': media_type, 'config': {'mediaType': config_type, 'digest': C, 'size': 10},
             'layers': [{'mediaType': t, 'digest': d, 'size': 5} for t, d in zip(layer_types, (L1, L2))]}
@@ -31,34 +40,67 @@ def image(media_type, config_type, layer_types, annotations=None):
     (mf.DOCKER_LAYER, 'oci', mf.OCI_LAYER_GZIP),
     (DOCKER_LAYER_TAR, 'oci', mf.OCI_LAYER_TAR),
     (mf.DOCKER_FOREIGN_LAYER, 'oci', mf.OCI_LAYER_NONDIST_GZIP),
+    (mf.DOCKER_FOREIGN_LAYER_TAR, 'oci', mf.OCI_LAYER_NONDIST_TAR),
     (mf.OCI_LAYER_GZIP, 'v2s2', mf.DOCKER_LAYER),
     (mf.OCI_LAYER_TAR, 'v2s2', DOCKER_LAYER_TAR),
     (mf.OCI_LAYER_NONDIST_GZIP, 'v2s2', mf.DOCKER_FOREIGN_LAYER),
+    (mf.OCI_LAYER_NONDIST_TAR, 'v2s2', mf.DOCKER_FOREIGN_LAYER_TAR),
 ])
 def test_layer_media_types(source_layer, target, expected_layer):
     if target == 'oci':
         source = image(mf.DOCKER_MANIFEST, mf.DOCKER_CONFIG, [source_layer])
     else:
         source = image(mf.OCI_MANIFEST, mf.OCI_CONFIG, [source_layer])
-    raw, media_type = convert_image(source, target)
+    raw, media_type, new_blobs = convert_image(source, target, read_config)
     data = json.loads(raw)
     assert media_type == data['mediaType'] == (mf.OCI_MANIFEST if target == 'oci' else mf.DOCKER_MANIFEST)
-    assert data['config'] == {'mediaType': mf.OCI_CONFIG if target == 'oci' else mf.DOCKER_CONFIG, 'digest': C, 'size': 10}
     assert data['layers'] == [{'mediaType': expected_layer, 'digest': L1, 'size': 5}]
+    if target == 'v2s2':
+        # the config blob stays; only its descriptor's media type changes
+        assert data['config'] == {'mediaType': mf.DOCKER_CONFIG, 'digest': C, 'size': 10}
+        assert new_blobs == {}
     # the result is a valid manifest of the target type
     assert mf.parse_manifest(raw, media_type).media_type == media_type
 
 
+def test_docker_to_oci_reencodes_the_config():
+    source = image(mf.DOCKER_MANIFEST, mf.DOCKER_CONFIG, [mf.DOCKER_LAYER])
+    raw, media_type, new_blobs = convert_image(source, 'oci', read_config)
+    config = b'{"architecture":"amd64","os":"linux","config":{"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":[]}}'
+    digest = mf.digest_of(config)
+    assert new_blobs == {digest: config}
+    # member order of the Go structs: mediaType, digest, size
+    assert raw == (b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":'
+                   b'"application/vnd.oci.image.config.v1+json","digest":"%s","size":%d},"layers":[{"mediaType":'
+                   b'"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":5}]}'
+                   % (digest.encode(), len(config), L1.encode()))
+
+
+def test_oci_to_docker_writes_size_before_digest():
+    source = image(mf.OCI_MANIFEST, mf.OCI_CONFIG, [mf.OCI_LAYER_GZIP], annotations={'a': 'b'})
+    raw, dummy, dummy = convert_image(source, 'v2s2')
+    assert raw == (b'{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":'
+                   b'{"mediaType":"application/vnd.docker.container.image.v1+json","size":10,"digest":"%s"},"layers":'
+                   b'[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":5,"digest":"%s"}]}'
+                   % (C.encode(), L1.encode()))
+
+
+def test_wrong_config_types_fail_as_in_skopeo():
+    source = image(mf.DOCKER_MANIFEST, mf.DOCKER_CONFIG, [mf.DOCKER_LAYER])
+    with pytest.raises(ConfigError, match=r'\$\.architecture has the wrong type'):
+        convert_image(source, 'oci', lambda desc: b'{"architecture":5}')
+
+
 def test_same_format_keeps_bytes():
     source = image(mf.DOCKER_MANIFEST, mf.DOCKER_CONFIG, [mf.DOCKER_LAYER])
-    assert convert_image(source, 'v2s2') == (source.raw, source.media_type)
-    assert convert_image(source, None) == (source.raw, source.media_type)
+    assert convert_image(source, 'v2s2') == (source.raw, source.media_type, {})
+    assert convert_image(source, None) == (source.raw, source.media_type, {})
 
 
-def test_annotations_dropped_for_v2s2_kept_for_oci():
-    source = image(mf.OCI_MANIFEST, mf.OCI_CONFIG, [mf.OCI_LAYER_GZIP], annotations={'a': 'b'})
-    raw, dummy = convert_image(source, 'v2s2')
-    assert 'annotations' not in json.loads(raw)
+def test_unknown_layer_type_refused():
+    source = image(mf.DOCKER_MANIFEST, mf.DOCKER_CONFIG, [mf.OCI_LAYER_GZIP])
+    with pytest.raises(ConfigError, match='no OCI equivalent'):
+        convert_image(source, 'oci', read_config)
 
 
 @pytest.mark.parametrize('layer', [mf.OCI_LAYER_ZSTD, mf.OCI_LAYER_NONDIST_ZSTD])
@@ -68,8 +110,9 @@ def test_zstd_cannot_become_v2s2(layer):
         convert_image(source, 'v2s2')
 
 
-def test_artifact_cannot_become_v2s2():
-    source = image(mf.OCI_MANIFEST, 'application/vnd.example.artifact+json', [mf.OCI_LAYER_GZIP])
+@pytest.mark.parametrize('config_type', ['application/vnd.example.artifact+json', mf.DOCKER_CONFIG])
+def test_artifact_cannot_become_v2s2(config_type):
+    source = image(mf.OCI_MANIFEST, config_type, [mf.OCI_LAYER_GZIP])
     with pytest.raises(ConfigError, match='artifact'):
         convert_image(source, 'v2s2')
 
@@ -103,3 +146,17 @@ def test_index_only_conversion_refused():
     index = _index(mf.DOCKER_MANIFEST_LIST, mf.DOCKER_MANIFEST)
     with pytest.raises(ConfigError, match='multi_arch: all'):
         convert_index(index, 'oci', {})
+
+
+def test_index_converted_to_docker_list_fills_missing_platform():
+    data = {'schemaVersion': 2, 'mediaType': mf.OCI_INDEX, 'annotations': {'a': 'b'},
+            'manifests': [{'mediaType': mf.OCI_MANIFEST, 'digest': L1, 'size': 100, 'annotations': {'x': 'y'}}]}
+    index = mf.parse_manifest(dumps(data), mf.OCI_INDEX)
+    new1 = {'digest': 'sha256:' + 'd' * 64, 'mediaType': mf.DOCKER_MANIFEST, 'size': 90}
+    raw, media_type = convert_index(index, 'v2s2', {L1: new1})
+    local = mf.local_platform()
+    assert media_type == mf.DOCKER_MANIFEST_LIST
+    assert raw == (b'{"schemaVersion":2,"mediaType":"%s","manifests":[{"mediaType":"%s","size":90,"digest":"%s",'
+                   b'"platform":{"architecture":"%s","os":"%s"}}]}'
+                   % (mf.DOCKER_MANIFEST_LIST.encode(), mf.DOCKER_MANIFEST.encode(), new1['digest'].encode(),
+                      local['architecture'].encode(), local['os'].encode()))

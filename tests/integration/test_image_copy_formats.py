@@ -1,0 +1,174 @@
+"""image_copy's format conversions against skopeo 1.9.3 on the same input: equal manifest and config digests."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+
+import pytest
+import requests
+
+from images import push, push_manifest_list, random_layer_image
+from registry_server import write_authfile
+from tools import run
+
+V2S2 = 'application/vnd.docker.distribution.manifest.v2+json'
+DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json'
+DOCKER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip'
+OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
+OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
+DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
+OCI_CONFIG = 'application/vnd.oci.image.config.v1+json'
+ACCEPT = ', '.join([OCI_MANIFEST, V2S2, OCI_INDEX, DOCKER_LIST])
+
+
+@pytest.fixture
+def no_auth(tmp_path):
+    return write_authfile(tmp_path / 'empty-auth.json', {})
+
+
+def _digest(data):
+    return 'sha256:' + hashlib.sha256(data).hexdigest()
+
+
+def get_manifest(reg, repo, ref):
+    resp = requests.get('%s/v2/%s/manifests/%s' % (reg.url, repo, ref), headers={'Accept': ACCEPT}, timeout=10)
+    resp.raise_for_status()
+    return resp.content
+
+
+def config_digest(reg, repo, ref):
+    return json.loads(get_manifest(reg, repo, ref))['config']['digest']
+
+
+def skopeo_copy(src, dest, *args):
+    run(['skopeo', 'copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false'] + list(args) + [src, dest])
+
+
+def image_copy(run_module, src, dest, check=False, **args):
+    result = run_module('image_copy', dict(args, src=src, dest=dest, src_insecure=True, dest_insecure=True),
+                        check=check, diff=True)
+    assert not result.get('failed'), result
+    return result
+
+
+def push_raw_v2s2(reg, repo, tag, config):
+    """A Docker v2s2 image whose config bytes are ``config`` (what no builder writes: odd keys, escapes, offsets)."""
+    def put_blob(data):
+        resp = requests.post('%s/v2/%s/blobs/uploads/' % (reg.url, repo), timeout=10)
+        resp.raise_for_status()
+        location = resp.headers['Location']
+        location = location if location.startswith('http') else reg.url + location
+        resp = requests.put(location + ('&' if '?' in location else '?') + 'digest=' + _digest(data), data=data,
+                            headers={'Content-Type': 'application/octet-stream'}, timeout=10)
+        resp.raise_for_status()
+        return _digest(data)
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w') as tar:
+        info = tarfile.TarInfo('hello')
+        info.size = 6
+        tar.addfile(info, io.BytesIO(b'hello\n'))
+    layer = gzip.compress(buf.getvalue(), mtime=0)
+    config = config.replace(b'DIFF_ID', _digest(buf.getvalue()).encode())
+    manifest = {'schemaVersion': 2, 'mediaType': V2S2,
+                'config': {'mediaType': DOCKER_CONFIG, 'size': len(config), 'digest': put_blob(config)},
+                'layers': [{'mediaType': DOCKER_GZIP, 'size': len(layer), 'digest': put_blob(layer)}]}
+    resp = requests.put('%s/v2/%s/manifests/%s' % (reg.url, repo, tag), data=json.dumps(manifest, indent=3).encode(),
+                        headers={'Content-Type': V2S2}, timeout=10)
+    resp.raise_for_status()
+
+
+# A config no builder writes, but registries hold: Docker-only members, a +00:00 offset, a one-digit hour, HTML
+# characters and U+2028, a repeated member, case-folded keys, null values.
+ODD_CONFIG = (u'{"Architecture":"amd64","os":"linux","created":"2021-05-06T7:08:09,120000000+00:00","author":"a<b>&c \u2028",'
+              u'"container_config":{"Cmd":["/bin/sh"]},"docker_version":"20.10.7","config":{"env":["A=1"],"Cmd":null,'
+              u'"Labels":{"z":"1","a":null},"ArgsEscaped":true,"ExposedPorts":{"80/tcp":{}},"Healthcheck":{"Test":["x"]}},'
+              u'"config":{"WorkingDir":"/w"},"rootfs":{"type":"layers","diff_ids":["DIFF_ID"]},"history":[{"created":'
+              u'"2021-05-06T07:08:09Z","created_by":"x","empty_layer":false}]}').encode('utf-8')
+
+
+def test_v2s2_to_oci_as_skopeo(run_module, images, start_registry, no_auth):
+    reg = start_registry()
+    sources = {
+        'app': push(images.app, reg, 'src/app:1').ref,
+        'base': push(images.base, reg, 'src/base:1').ref,
+        'random': push(random_layer_image(3 * 256 * 1024, 'formats', layers=3), reg, 'src/random:1').ref,
+        'arm64': push(images.platform_images['linux/arm64/v8'], reg, 'src/arm64:1').ref,
+    }
+    push_raw_v2s2(reg, 'src/odd', '1', ODD_CONFIG)
+    sources['odd'] = '%s/src/odd:1' % reg.host
+    for name, ref in sorted(sources.items()):
+        skopeo_copy('docker://' + ref, 'docker://%s/skopeo/%s:oci' % (reg.host, name), '--format', 'oci')
+        dest = 'docker://%s/ours/%s:oci' % (reg.host, name)
+        args = dict(format='oci', auth_file=no_auth)
+        if name == 'app':
+            # the four steps on one of them
+            check = image_copy(run_module, 'docker://' + ref, dest, check=True, **args)
+            assert check['changed'] and check['diff']['before'] == 'absent\n'
+        result = image_copy(run_module, 'docker://' + ref, dest, **args)
+        expected = get_manifest(reg, 'skopeo/' + name, 'oci')
+        assert result['changed'] and result['manifest_type'] == OCI_MANIFEST
+        assert result['dest_digest'] == _digest(expected), name
+        assert get_manifest(reg, 'ours/' + name, 'oci') == expected, name
+        assert config_digest(reg, 'ours/' + name, 'oci') == config_digest(reg, 'skopeo/' + name, 'oci')
+        again = image_copy(run_module, 'docker://' + ref, dest, check=name == 'app', **args)
+        assert again['changed'] is False and again['dest_digest'] == result['dest_digest']
+        if name == 'app':
+            assert image_copy(run_module, 'docker://' + ref, dest, **args)['changed'] is False
+    odd = json.loads(get_manifest(reg, 'ours/odd', 'oci'))
+    config = requests.get('%s/v2/ours/odd/blobs/%s' % (reg.url, odd['config']['digest']), timeout=10).content
+    assert b'container_config' not in config and b'\\u003cb\\u003e\\u0026c \\u2028' in config
+    assert b'"created":"2021-05-06T07:08:09.12Z"' in config
+
+
+def test_oci_to_v2s2_as_skopeo(run_module, images, start_registry, no_auth):
+    reg = start_registry()
+    sources = {
+        'app': push(images.app, reg, 'src/app:1', format='oci').ref,
+        'base': push(images.base, reg, 'src/base:1', format='oci').ref,
+    }
+    for name, ref in sorted(sources.items()):
+        skopeo_copy('docker://' + ref, 'docker://%s/skopeo/%s:v2s2' % (reg.host, name), '--format', 'v2s2')
+        result = image_copy(run_module, 'docker://' + ref, 'docker://%s/ours/%s:v2s2' % (reg.host, name), format='v2s2',
+                            auth_file=no_auth)
+        expected = get_manifest(reg, 'skopeo/' + name, 'v2s2')
+        assert result['manifest_type'] == V2S2 and result['dest_digest'] == _digest(expected), name
+        assert get_manifest(reg, 'ours/' + name, 'v2s2') == expected
+        # the config blob is kept: the digest the OCI manifest names
+        assert config_digest(reg, 'ours/' + name, 'v2s2') == config_digest(reg, 'src/' + name, '1')
+    # and a round trip through skopeo's OCI conversion comes back to skopeo's bytes too
+    skopeo_copy('docker://%s/src/app:1' % reg.host, 'docker://%s/skopeo/app:oci' % reg.host, '--format', 'oci')
+    skopeo_copy('docker://%s/skopeo/app:oci' % reg.host, 'docker://%s/skopeo/app:back' % reg.host, '--format', 'v2s2')
+    back = image_copy(run_module, 'docker://%s/skopeo/app:oci' % reg.host, 'docker://%s/ours/app:back' % reg.host,
+                      format='v2s2', auth_file=no_auth)
+    assert back['dest_digest'] == _digest(get_manifest(reg, 'skopeo/app', 'back'))
+
+
+@pytest.mark.parametrize('pushed_as,fmt', [('v2s2', 'oci'), ('oci', 'v2s2')])
+def test_lists_convert_as_skopeo(run_module, images, start_registry, no_auth, pushed_as, fmt):
+    reg = start_registry()
+    ref = push_manifest_list(images.manifest_list, reg, 'src/multi:1', format=pushed_as).ref
+    skopeo_copy('docker://' + ref, 'docker://%s/skopeo/multi:1' % reg.host, '--all', '--format', fmt)
+    result = image_copy(run_module, 'docker://' + ref, 'docker://%s/ours/multi:1' % reg.host, format=fmt, multi_arch='all',
+                        auth_file=no_auth)
+    expected = get_manifest(reg, 'skopeo/multi', '1')
+    assert result['manifest_type'] == (OCI_INDEX if fmt == 'oci' else DOCKER_LIST)
+    assert result['dest_digest'] == _digest(expected)
+    assert sorted(result['instances']) == sorted(e['digest'] for e in json.loads(expected)['manifests'])
+    assert get_manifest(reg, 'ours/multi', '1') == expected
+
+
+def test_oci_layout_destination_as_skopeo(run_module, images, start_registry, tmp_path, no_auth):
+    reg = start_registry()
+    ref = push(images.app, reg, 'src/app:1').ref
+    run(['skopeo', 'copy', '-q', '--src-tls-verify=false', 'docker://' + ref, 'oci:%s:app' % (tmp_path / 'skopeo')])
+    result = image_copy(run_module, 'docker://' + ref, 'oci:%s:app' % (tmp_path / 'ours'), auth_file=no_auth)
+    with open(str(tmp_path / 'skopeo' / 'index.json')) as f:
+        expected = json.load(f)['manifests'][0]['digest']
+    assert result['dest_digest'] == expected
+    with open(str(tmp_path / 'ours' / 'index.json')) as f:
+        assert json.load(f)['manifests'][0]['digest'] == expected
