@@ -16,6 +16,8 @@ description:
     platform, labels, environment and layers — the fields of C(skopeo inspect docker://NAME).
   - For a multi-platform image (an OCI index or Docker manifest list) returns the index digest, the list of
     per-platform manifests, and the details of the instance for O(platform) (default, the target's platform).
+  - An OCI artifact (a Helm chart, a cosign signature: an C(artifactType), or a config that is not an image config)
+    is reported as one (RV(artifact), RV(artifact_type), its layers) where C(skopeo inspect) fails on it.
   - Pure Python (C(requests)); needs neither podman nor skopeo on the target. Manifests are verified against
     their digest and validated against the OCI image-spec schemas before anything is returned.
   - Only reads; in check mode it runs as usual.
@@ -123,6 +125,34 @@ manifest_media_type:
   returned: always
   type: str
   sample: application/vnd.oci.image.manifest.v1+json
+artifact:
+  description:
+    - Whether the manifest is an OCI artifact (a Helm chart, a cosign signature, an SBOM...) rather than a container
+      image: it declares an C(artifactType), or its config is not an image config. An artifact has no architecture,
+      environment or labels; RV(artifact_type), RV(config_media_type) and the layers say what it holds.
+  returned: always
+  type: bool
+  sample: false
+artifact_type:
+  description: The artifact's C(artifactType), else its config media type.
+  returned: when RV(artifact) is true
+  type: str
+  sample: application/vnd.cncf.helm.config.v1+json
+config_media_type:
+  description: The media type of the artifact's config descriptor.
+  returned: when RV(artifact) is true
+  type: str
+  sample: application/vnd.cncf.helm.config.v1+json
+annotations:
+  description: The artifact manifest's annotations.
+  returned: when RV(artifact) is true and the manifest has annotations
+  type: dict
+  sample: {org.opencontainers.image.title: mychart}
+subject:
+  description: The digest of the manifest the artifact refers to (its C(subject)), e.g. the image a signature is for.
+  returned: when RV(artifact) is true and the manifest has a subject
+  type: str
+  sample: sha256:4c0fdd6d4b2f0a5ab9b3eb67e2c8f8b3c23b5d1b16f4a1d3a8c2a3c8e1f0b7a2
 repo_tags:
   description: Tags of the repository (empty when O(tags=false)).
   returned: always
@@ -140,12 +170,12 @@ docker_version:
   type: str
   sample: 20.10.7
 architecture:
-  description: Architecture from the image configuration.
+  description: Architecture from the image configuration (null for an artifact).
   returned: always
   type: str
   sample: amd64
 os:
-  description: Operating system from the image configuration.
+  description: Operating system from the image configuration (null for an artifact).
   returned: always
   type: str
   sample: linux

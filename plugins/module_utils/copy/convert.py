@@ -23,6 +23,7 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.copy import gojson
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
@@ -57,11 +58,9 @@ def index_target_type(fmt):
 
 def _decoded(kind, raw, what):
     try:
-        return gojson.decode(kind, gojson.loads(raw))
+        return gojson.decode(kind, gojson.loads(raw, what, documents.MANIFEST))
     except gojson.GoTypeError as exc:
         raise ConfigError('cannot convert %s: %s has the wrong type (%s)' % (what, exc.path, exc.problem), json_path=exc.path)
-    except ValueError as exc:
-        raise ConfigError('cannot convert %s: it is not valid JSON (%s)' % (what, exc))
 
 
 def _layers(layers, table, fmt, where):
@@ -87,14 +86,12 @@ def _to_oci(manifest, read_config):
                           % (where, config.get('mediaType')))
     layers = _layers(data.get('layers') or [], _TO_OCI_LAYER, 'OCI', where)
     config_raw = read_config(manifest.config)
+    what = 'the image config %s of %s' % (config.get('digest'), where)
     try:
-        new_config = gojson.round_trip(gojson.OCI_IMAGE_CONFIG, config_raw)
+        new_config = gojson.round_trip(gojson.OCI_IMAGE_CONFIG, config_raw, what)
     except gojson.GoTypeError as exc:
-        raise ConfigError('cannot convert the image config %s of %s to OCI: %s has the wrong type (%s)'
-                          % (config.get('digest'), where, exc.path, exc.problem), json_path=exc.path)
-    except ValueError as exc:
-        raise ConfigError('cannot convert the image config %s of %s to OCI: it is not valid JSON (%s)'
-                          % (config.get('digest'), where, exc))
+        raise ConfigError('cannot convert %s to OCI: %s has the wrong type (%s)' % (what, exc.path, exc.problem),
+                          json_path=exc.path)
     config_digest = mf.digest_of(new_config)
     out = {'schemaVersion': 2, 'mediaType': mf.OCI_MANIFEST,
            'config': {'mediaType': mf.OCI_CONFIG, 'digest': config_digest, 'size': len(new_config)},

@@ -25,6 +25,9 @@ import binascii
 import json
 import re
 
+from ansible_collections.podkit.containers.plugins.module_utils import documents
+from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
+
 
 class GoTypeError(ValueError):
     """The document cannot be decoded into the struct (wrong JSON type, bad timestamp): Go refuses it too."""
@@ -75,15 +78,16 @@ def embed(*structs):
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
-def loads(raw):
-    """Parse JSON bytes as Go does (objects as _Pairs); ValueError for what Go's decoder rejects."""
+def loads(raw, what='document', kind=documents.CONFIG, error=ConfigError):
+    """Parse JSON bytes as Go does (objects as _Pairs, duplicates kept).
+
+    The document passes the guarded parser first (size cap, depth limit, strict JSON; ``error`` naming ``what``), so
+    the second parse here, which keeps what a dict would lose, cannot recurse too deep.
+    """
+    documents.load_json(raw, what, kind, error)
     if isinstance(raw, bytes):
         raw = raw.decode('utf-8')
-
-    def no_constants(name):
-        raise ValueError('%s is not JSON' % name)
-
-    return json.loads(raw, object_pairs_hook=_Pairs, parse_constant=no_constants)
+    return json.loads(raw, object_pairs_hook=_Pairs)
 
 
 def _fold(name):
@@ -291,9 +295,9 @@ def encode(kind, value):
     return ''.join(out).encode('utf-8')
 
 
-def round_trip(kind, raw):
+def round_trip(kind, raw, what='document'):
     """``encode(kind, decode(kind, loads(raw)))``: what skopeo writes after reading ``raw`` into ``kind``."""
-    return encode(kind, decode(kind, loads(raw)))
+    return encode(kind, decode(kind, loads(raw, what)))
 
 
 # -- the structs (image-spec 1.1.0-rc2, containers/image 5.23 manifest package) -----------------------------------

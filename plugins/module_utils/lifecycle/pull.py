@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     AuthenticationError,
     ConfigError,
+    ManifestError,
     NotFoundError,
     PodmanError,
     RegistryUnreachableError,
@@ -203,6 +204,27 @@ def head_first(candidates, pool):
                      tried=[str(place[1]) for place in places])
 
 
+def refuse_artifact(candidates, asked, descriptor, pool):
+    """ManifestError when ``descriptor`` (head_first's answer for ``asked``) is an OCI artifact, not an image.
+
+    podman would fail on it only after the pull started, with "unsupported image-specific operation on artifact";
+    the manifest (one GET, and only for an OCI manifest that is about to be pulled) tells it before, check mode too.
+    """
+    if descriptor.get('mediaType') != mf.OCI_MANIFEST or not descriptor.get('digest'):
+        return
+    for source, insecure in dict(candidates).get(asked) or []:
+        try:
+            manifest = pool.get(source.registry, insecure).get_manifest(source.repository, descriptor['digest'])
+        except (NotFoundError, AuthenticationError, RegistryUnreachableError):
+            continue
+        if manifest.artifact_type is not None:
+            raise ManifestError('%s is an OCI artifact (%s), not a container image: podman cannot store or run it; '
+                                'copy it with podkit.containers.image_copy, or name an image'
+                                % (asked, manifest.artifact_type), registry=source.registry, repository=source.repository,
+                                artifact_type=manifest.artifact_type)
+        return
+
+
 class HeadAhead(threading.Thread):
     """head_first(candidates, pool) in a thread; ``result()`` waits for it and raises what it raised.
 
@@ -364,6 +386,7 @@ class ImagePull(object):
                               and platform_matches(local, wanted))
         remote_digest = asked.digest if pinned_current else None
         current = True if pinned_current else None
+        descriptor = None
         if needs_registry(policy, local is not None, pinned_current):
             if local is not None:
                 # The image was found under this name: ask for that name only, as podman would pull it.
@@ -372,6 +395,8 @@ class ImagePull(object):
             remote_digest = descriptor['digest']
             current = is_current(remote_digest, local, asked.name, wanted)
         decision = decide(policy, local is not None, current)
+        if decision.pull and descriptor is not None:
+            refuse_artifact(candidates, asked, descriptor, self.pool)
         local_name = local_name_of(asked)
         before = image_summary(local, asked.name, remote_digest)
         result = {
@@ -529,8 +554,16 @@ class ContainerPull(object):
         registry = verified['registry'] if verified else self._registry(image)
         name = verified['pull'] if verified else image
         with podman_auth(self.options, registry) as auth:
-            engine.pull(name, auth_file=auth['auth_file'], tls_verify=auth['tls_verify'], cert_dir=auth['cert_dir'],
-                        platform=self.platform, env=podman_env(self.options))
+            try:
+                engine.pull(name, auth_file=auth['auth_file'], tls_verify=auth['tls_verify'], cert_dir=auth['cert_dir'],
+                            platform=self.platform, env=podman_env(self.options))
+            except PodmanError:
+                # Asked only once podman failed, so a pull that works costs no extra request: an artifact gets a
+                # message that says so instead of podman's "unsupported image-specific operation".
+                candidates, dummy = candidates_for(image_text(image), self.conf)
+                asked, descriptor = head_first(candidates, self.pool)
+                refuse_artifact(candidates, asked, descriptor, self.pool)
+                raise
         if verified and verified['pull'] != verified['name']:
             engine.tag(verified['pull'], verified['name'])
         pulled = engine.inspect_image(image)

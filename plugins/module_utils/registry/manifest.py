@@ -84,6 +84,8 @@ ACCEPT_ALL = [
 INDEX_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
 IMAGE_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 SCHEMA1_TYPES = (DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED)
+# Config media types of container images; any other config (or an ``artifactType``) makes the manifest an artifact.
+IMAGE_CONFIG_TYPES = (OCI_CONFIG, DOCKER_CONFIG)
 LAYER_TYPES = (OCI_LAYER_TAR, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_LAYER_NONDIST_TAR, OCI_LAYER_NONDIST_GZIP,
                OCI_LAYER_NONDIST_ZSTD, DOCKER_LAYER, DOCKER_LAYER_TAR, DOCKER_FOREIGN_LAYER, DOCKER_FOREIGN_LAYER_TAR)
 
@@ -179,6 +181,18 @@ class Manifest(object):
     @property
     def descriptor(self):
         return {'mediaType': self.media_type, 'digest': self.digest, 'size': self.size}
+
+    @property
+    def artifact_type(self):
+        """What a manifest that is not a container image holds (its ``artifactType``, else its config media type,
+        e.g. a Helm chart's or a cosign signature's); None for an image, an index and schema 1."""
+        if self.media_type not in IMAGE_TYPES:
+            return None
+        declared = self.data.get('artifactType')
+        if isinstance(declared, str) and declared:
+            return declared
+        config_type = (self.data.get('config') or {}).get('mediaType')
+        return None if config_type in IMAGE_CONFIG_TYPES or not config_type else config_type
 
     @property
     def config(self):

@@ -53,11 +53,22 @@ def inspect_image(name, options, platform=None, raw=False, tags=True, client_fac
                                 % (ref, entry['digest']), registry=ref.registry, repository=repo)
         if raw:
             result['index'] = top.data
+    result['artifact'] = False
     result['manifest_digest'] = instance.digest
     result['manifest_media_type'] = instance.media_type
 
     config = {}
-    if instance.is_schema1:
+    artifact_type = instance.artifact_type
+    if artifact_type is not None:
+        # A Helm chart, a cosign signature, an SBOM...: its config (if any) is no image config, so there is no
+        # architecture or environment to read; what it is and what it holds are reported instead.
+        result.update(artifact=True, artifact_type=artifact_type,
+                      config_media_type=(instance.config or {}).get('mediaType'))
+        if instance.data.get('annotations'):
+            result['annotations'] = dict(instance.data['annotations'])
+        if (instance.data.get('subject') or {}).get('digest'):
+            result['subject'] = instance.data['subject']['digest']
+    elif instance.is_schema1:
         history = instance.schema1_history
         config = history[-1] if history else {}
         config = dict(config, architecture=instance.platform.get('architecture'), os=instance.platform.get('os'))

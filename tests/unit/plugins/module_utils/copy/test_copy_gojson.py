@@ -9,6 +9,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.podkit.containers.plugins.module_utils.copy import gojson
+from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
 
 # (Docker config as pushed, the OCI config skopeo 1.9.3 wrote for it with `skopeo copy --format oci`), measured
 # against a distribution 2.8.2 registry. DIFF_ID stands for the layer's diff id in both.
@@ -54,10 +55,10 @@ def test_wrong_types_are_refused(config, path):
     assert err.value.path == path
 
 
-@pytest.mark.parametrize('text', ['{"a":NaN}', '{"a":1', '{"a":1} x'])
+@pytest.mark.parametrize('text', ['{"a":NaN}', '{"a":1', '{"a":1} x', '[' * 100000, b'{"a":"\xff"}'])
 def test_invalid_json_is_refused(text):
-    with pytest.raises(ValueError):
-        gojson.loads(text)
+    with pytest.raises(ConfigError, match='^the config '):
+        gojson.loads(text, 'the config')
 
 
 @pytest.mark.parametrize('given,written', [

@@ -20,6 +20,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     AuthenticationError,
     ConfigError,
     InvalidReferenceError,
+    ManifestError,
     NotFoundError,
     PodmanError,
     PodmanNotFoundError,
@@ -30,6 +31,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.usecases.image_p
 from ansible_collections.podkit.containers.plugins.module_utils.usecases.container_state import ContainerManager
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
 from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
+from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
 from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import RegistriesConf
 
 REG = 'registry.example:5000'
@@ -53,6 +55,7 @@ class FakeClient(object):
     """head_manifest answers from ``FakeClient.remote`` {(registry, repository, reference): descriptor or exception}."""
     remote = {}
     heads = []
+    artifacts = {}
 
     def __init__(self, registry, options, conf=None):
         self.registry = registry
@@ -68,11 +71,21 @@ class FakeClient(object):
             raise answer
         return answer
 
+    def get_manifest(self, repository, reference, accept=None):
+        """An image manifest for every digest head_manifest served, an artifact for those in ``artifacts``."""
+        for answer in FakeClient.remote.values():
+            if isinstance(answer, dict) and answer['digest'] == reference:
+                config_type = FakeClient.artifacts.get(reference, mf.OCI_CONFIG)
+                return mf.Manifest(b'{}', answer['mediaType'], {'config': {'mediaType': config_type}, 'layers': []},
+                                   reference)
+        raise NotFoundError('manifest %s not found' % reference, registry=self.registry, repository=repository, status=404)
+
 
 @pytest.fixture(autouse=True)
 def fresh_remote():
     FakeClient.remote = {}
     FakeClient.heads = []
+    FakeClient.artifacts = {}
 
 
 def serve(digest, media_type=OCI_MANIFEST, registry=REG, repository='team/app', tag='1'):
@@ -176,6 +189,23 @@ def test_table_check_mode(policy, local, remote, media_type, pull, changed):
     assert result['resolved_name'] == NAME + ':1' and 'resolved_from' not in result
     assert result['diff']['before']['id'] == (local or {}).get('Id')
     assert result['diff']['after']['id'] == (pl.TO_BE_PULLED if changed else (local or {}).get('Id'))
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_artifact_refused_before_podman(check_mode):
+    serve(SINGLE)
+    FakeClient.artifacts[SINGLE] = 'application/vnd.cncf.helm.config.v1+json'
+    engine = FakeEngine({}, on_pull=inspect())
+    with pytest.raises(ManifestError, match=r'is an OCI artifact \(application/vnd\.cncf\.helm\.config\.v1\+json\), '
+                                            r'not a container image'):
+        run(engine, check_mode=check_mode)
+    assert engine.pulls == []
+
+
+def test_images_pass_the_artifact_check():
+    serve(SINGLE)
+    engine = FakeEngine({}, on_pull=inspect())
+    assert run(engine)['pulled'] is True
 
 
 @pytest.mark.parametrize('policy, local, remote, after, changed', [

@@ -421,3 +421,24 @@ def test_valid_manifest_does_not_consult_jsonschema(monkeypatch):
     monkeypatch.undo()
     with pytest.raises(ManifestError, match=r'at \$\.layers\[0\]\.size'):
         m.parse_manifest(raw(changed(V2S2, ['layers', 0, 'size'], 'big')), m.DOCKER_MANIFEST)
+
+
+@pytest.mark.parametrize('data,expected', [
+    ({'config': {'mediaType': m.OCI_CONFIG}}, None),
+    ({'config': {'mediaType': 'application/vnd.cncf.helm.config.v1+json'}}, 'application/vnd.cncf.helm.config.v1+json'),
+    ({'artifactType': 'application/vnd.dev.cosign.artifact.sig.v1+json', 'config': {'mediaType': m.OCI_EMPTY}},
+     'application/vnd.dev.cosign.artifact.sig.v1+json'),
+    ({'config': {'mediaType': m.OCI_EMPTY}}, m.OCI_EMPTY),
+])
+def test_artifact_type(data, expected):
+    body = dict(data, schemaVersion=2, mediaType=m.OCI_MANIFEST, layers=[])
+    body['config'] = dict(body['config'], digest='sha256:' + 'c' * 64, size=2)
+    assert m.parse_manifest(json.dumps(body).encode(), m.OCI_MANIFEST).artifact_type == expected
+
+
+def test_docker_images_indexes_and_schema1_are_no_artifacts():
+    docker = {'schemaVersion': 2, 'mediaType': m.DOCKER_MANIFEST, 'layers': [],
+              'config': {'mediaType': m.DOCKER_CONFIG, 'digest': 'sha256:' + 'c' * 64, 'size': 2}}
+    assert m.parse_manifest(json.dumps(docker).encode(), m.DOCKER_MANIFEST).artifact_type is None
+    index = {'schemaVersion': 2, 'mediaType': m.OCI_INDEX, 'manifests': []}
+    assert m.parse_manifest(json.dumps(index).encode(), m.OCI_INDEX).artifact_type is None
