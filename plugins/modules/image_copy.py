@@ -72,6 +72,9 @@ options:
         V(v2s2) keeps the config blob. Layer blobs are copied byte for byte, so gzip layers stay gzip. An index becomes
         an OCI index or a Docker manifest list. Manifest digests change.
       - zstd layers and OCI artifacts cannot be expressed in V(v2s2); such a copy fails with a message.
+      - A Docker schema 1 source (old quay.io and Red Hat tags, signed or not) is always converted, as skopeo converts it
+        (its JWS signatures dropped, RV(notes) says so), to V(v2s2) unless O(format=oci); its layers are read once more
+        to learn their sizes and uncompressed digests, which schema 1 does not record.
       - Default, keep the source's format.
     type: str
     choices: [oci, v2s2]
@@ -317,6 +320,15 @@ instances:
   returned: always
   type: list
   elements: str
+notes:
+  description: What a conversion changed beyond the media types, e.g. that a Docker schema 1 source was converted and
+    its JWS signatures dropped.
+  returned: when there is something to say
+  type: list
+  elements: str
+  sample: ['sha256:fc0c... was a Docker schema 1 manifest (application/vnd.docker.distribution.manifest.v1+prettyjws):
+            converted to application/vnd.docker.distribution.manifest.v2+json as skopeo converts it; its JWS signatures,
+            which sign only the schema 1 bytes, were dropped']
 stats:
   description: What the copy moved.
   returned: always

@@ -16,8 +16,8 @@ description:
     platform, labels, environment and layers — the fields of C(skopeo inspect docker://NAME).
   - For a multi-platform image (an OCI index or Docker manifest list) returns the index digest, the list of
     per-platform manifests, and the details of the instance for O(platform) (default, the target's platform).
-  - An OCI artifact (a Helm chart, a cosign signature: an C(artifactType), or a config that is not an image config)
-    is reported as one (RV(artifact), RV(artifact_type), its layers) where C(skopeo inspect) fails on it.
+  - An OCI artifact (a Helm chart, a cosign signature; a manifest with an C(artifactType) or a config that is not an
+    image config) is reported as one (RV(artifact), RV(artifact_type), its layers) where C(skopeo inspect) fails on it.
   - Pure Python (C(requests)); needs neither podman nor skopeo on the target. Manifests are verified against
     their digest and validated against the OCI image-spec schemas before anything is returned.
   - Only reads; in check mode it runs as usual.
@@ -128,7 +128,7 @@ manifest_media_type:
 artifact:
   description:
     - Whether the manifest is an OCI artifact (a Helm chart, a cosign signature, an SBOM...) rather than a container
-      image: it declares an C(artifactType), or its config is not an image config. An artifact has no architecture,
+      image; it declares an C(artifactType), or its config is not an image config. An artifact has no architecture,
       environment or labels; RV(artifact_type), RV(config_media_type) and the layers say what it holds.
   returned: always
   type: bool

@@ -119,8 +119,8 @@ def test_image_copy_copies_artifacts_as_they_are(run_module, artifacts, start_re
 
     # the signature, with its subject, into an OCI layout
     layout = tmp_path / 'sigs'
-    copied = _ok(run_module('image_copy', dict(src='docker://' + signature[0], dest='oci:%s:sig' % layout,
-                                                src_insecure=True, auth_file=no_auth)))
+    sig_args = dict(src='docker://' + signature[0], dest='oci:%s:sig' % layout, src_insecure=True, auth_file=no_auth)
+    copied = _ok(run_module('image_copy', sig_args))
     assert copied['dest_digest'] == signature[1]
     with open(str(layout / 'blobs' / 'sha256' / signature[1].partition(':')[2]), 'rb') as f:
         assert json.loads(f.read().decode())['subject']['digest'] == image.digest

@@ -22,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 
 from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.copy import gojson
@@ -113,6 +114,90 @@ def _to_docker(manifest):
            'config': dict(config, mediaType=mf.DOCKER_CONFIG),
            'layers': _layers(data.get('layers') or [], _TO_DOCKER_LAYER, 'Docker v2s2', where)}
     return gojson.encode(gojson.SCHEMA2_MANIFEST, out), {}
+
+
+_V1_ID = re.compile(r'[a-f0-9]{64}\Z')
+# Members of the top history entry that describe the v1 layer chain, not the image (ToSchema2Config drops them).
+_V1_ONLY = ('id', 'parent', 'parent_id', 'layer_id', 'throwaway', 'Size')
+
+
+def _schema1_history(manifest):
+    """(fsLayers, history, decoded v1Compatibility entries), top layer first, as containers/image reads a schema 1
+    manifest: a consecutive repeated layer ID is one layer, any other inconsistency an error."""
+    where = 'schema 1 manifest %s' % manifest.digest
+    data = _decoded(gojson.SCHEMA1_MANIFEST, manifest.raw, where)
+    layers, history = list(data.get('fsLayers') or []), list(data.get('history') or [])
+    if len(layers) != len(history) or not layers:
+        raise ConfigError('cannot convert %s: it has %d fsLayers and %d history entries' % (where, len(layers), len(history)))
+    compat = []
+    for index, entry in enumerate(history):
+        what = 'history entry %d of %s' % (index, where)
+        try:
+            compat.append(gojson.decode(gojson.SCHEMA1_V1_COMPATIBILITY,
+                                        gojson.loads(entry.get('v1Compatibility') or '', what, documents.MANIFEST)))
+        except gojson.GoTypeError as exc:
+            raise ConfigError('cannot convert %s: %s has the wrong type (%s)' % (what, exc.path, exc.problem))
+    for entry in compat:
+        if not _V1_ID.match(entry.get('id', '')):
+            raise ConfigError('cannot convert %s: layer ID %r is not 64 hex digits' % (where, entry.get('id', '')))
+    if compat[-1].get('parent'):
+        raise ConfigError('cannot convert %s: its base layer has a parent' % where)
+    seen = set()
+    for i, entry in enumerate(compat):
+        if entry['id'] in seen and entry['id'] != compat[i - 1]['id']:
+            raise ConfigError('cannot convert %s: layer ID %s appears more than once' % (where, entry['id']))
+        seen.add(entry['id'])
+    for i in range(len(compat) - 2, -1, -1):
+        if compat[i]['id'] == compat[i + 1]['id']:
+            del layers[i], history[i], compat[i]
+        elif compat[i].get('parent', '') != compat[i + 1]['id']:
+            raise ConfigError('cannot convert %s: layer %s names parent %s, not %s'
+                              % (where, compat[i]['id'], compat[i].get('parent', ''), compat[i + 1]['id']))
+    return layers, history, compat
+
+
+def _schema1_config(top_raw, compat, diff_ids):
+    """The Docker config containers/image builds from a schema 1 manifest (manifest.Schema1.ToSchema2Config): the top
+    history entry as it is, minus the v1 chain members, with rootfs and history added, members sorted."""
+    members = dict(gojson.raw_members(top_raw))
+    for name in _V1_ONLY:
+        members.pop(name, None)
+    members['rootfs'] = gojson.encode(gojson.SCHEMA2_ROOTFS, {'type': 'layers', 'diff_ids': diff_ids}).decode('utf-8')
+    history = [{'created': entry.get('created', gojson.ZERO_TIME), 'author': entry.get('author', ''),
+                'created_by': ' '.join((entry.get('container_config') or {}).get('Cmd') or []),
+                'comment': entry.get('comment', ''), 'empty_layer': entry.get('throwaway', False)}
+               for entry in reversed(compat)]
+    members['history'] = gojson.encode(gojson.slice_of(gojson.SCHEMA2_HISTORY), history).decode('utf-8')
+    body = ','.join('%s:%s' % (gojson.quote(name), gojson.compact(members[name])) for name in sorted(members))
+    return ('{%s}' % body).encode('utf-8')
+
+
+def convert_schema1(manifest, fmt, measure_layer):
+    """(raw, media_type, new_blobs) of Docker schema 1 ``manifest`` as Docker v2s2 (``fmt`` None or 'v2s2') or OCI.
+
+    As skopeo converts it: the JWS signatures go (they sign the schema 1 bytes), throwaway layers leave the layer
+    list, the config is built from the history. ``measure_layer(digest)`` returns (size, diff id, gzip?) of a layer
+    blob; schema 1 knows neither, so the layers are read once here.
+    """
+    layers, history, compat = _schema1_history(manifest)
+    descriptors, diff_ids = [], []
+    for index in range(len(compat) - 1, -1, -1):
+        if compat[index].get('throwaway'):
+            continue
+        digest = layers[index].get('blobSum', '')
+        size, diff_id, gzipped = measure_layer(digest)
+        # containers/image always writes the gzip type here; an uncompressed blob is described as what it is.
+        descriptors.append({'mediaType': mf.DOCKER_LAYER if gzipped else mf.DOCKER_LAYER_TAR, 'size': size, 'digest': digest})
+        diff_ids.append(diff_id)
+    config = _schema1_config(history[0].get('v1Compatibility') or '{}', compat, diff_ids)
+    raw = gojson.encode(gojson.SCHEMA2_MANIFEST, {
+        'schemaVersion': 2, 'mediaType': mf.DOCKER_MANIFEST, 'layers': descriptors,
+        'config': {'mediaType': mf.DOCKER_CONFIG, 'size': len(config), 'digest': mf.digest_of(config)}})
+    converted = mf.parse_manifest(raw, mf.DOCKER_MANIFEST, what='converted manifest of %s' % manifest.digest)
+    if fmt == 'oci':
+        raw, blobs = _to_oci(converted, lambda desc: config)
+        return raw, mf.OCI_MANIFEST, blobs
+    return raw, mf.DOCKER_MANIFEST, {converted.config['digest']: config}
 
 
 def convert_image(manifest, fmt, read_config=None):

@@ -265,6 +265,8 @@ def copy_image(src, dest, src_options, dest_options, multi_arch='system', platfo
         diff=dict(before=(current or 'absent') + '\n', after=target + '\n',
                   before_header=str(dest_location), after_header=str(dest_location)),
     )
+    if plan.notes:
+        result['notes'] = plan.notes
     if signatures is not None:
         result['signatures'] = signatures.summary(check_mode)
     return result

@@ -46,6 +46,7 @@ STRING = ('string',)
 BOOL = ('bool',)
 INT64 = ('int64',)
 TIME = ('time',)          # *time.Time
+TIME_VALUE = ('time_value',)  # time.Time: never nil, zero is 0001-01-01T00:00:00Z
 BYTES = ('bytes',)        # []byte: base64 in JSON
 EMPTY = ('empty',)        # struct{}: the value of a set-like map
 
@@ -109,8 +110,11 @@ def _field(fields, name):
     return None
 
 
+ZERO_TIME = '0001-01-01T00:00:00Z'
+
+
 def zero(kind):
-    return {'string': '', 'bool': False, 'int64': 0, 'struct': {}}.get(kind[0])
+    return {'string': '', 'bool': False, 'int64': 0, 'struct': {}, 'time_value': ZERO_TIME}.get(kind[0])
 
 
 # Go 1.19 time.Parse with layout RFC 3339: a 1-2 digit hour, an optional fraction ('.' or ',') of any length
@@ -143,7 +147,7 @@ def decode(kind, value, current=None, path='$'):
     if current is None and tag == 'struct':
         current = {}
     if value is None:
-        return current if tag in ('string', 'bool', 'int64', 'struct') else None
+        return current if tag in ('string', 'bool', 'int64', 'struct', 'time_value') else None
     if tag == 'string':
         if not isinstance(value, str):
             raise GoTypeError(path, 'expected a string')
@@ -157,7 +161,7 @@ def decode(kind, value, current=None, path='$'):
         if isinstance(value, bool) or not isinstance(value, int) or not _INT64_MIN <= value <= _INT64_MAX:
             raise GoTypeError(path, 'expected an integer')
         return value
-    if tag == 'time':
+    if tag in ('time', 'time_value'):
         if not isinstance(value, str):
             raise GoTypeError(path, 'expected an RFC 3339 timestamp string')
         return _time(value, path)
@@ -228,7 +232,7 @@ def _empty(kind, value):
         return not value
     if tag in ('ptr', 'time'):
         return value is None
-    return tag != 'struct' and not value
+    return tag not in ('struct', 'time_value') and not value
 
 
 def _encode(kind, value, out):
@@ -239,7 +243,7 @@ def _encode(kind, value, out):
         out.append('true' if value else 'false')
     elif tag == 'int64':
         out.append(str(value))
-    elif tag == 'time':
+    elif tag in ('time', 'time_value'):
         out.append('null' if value is None else '"%s"' % value)
     elif tag == 'bytes':
         out.append('null' if value is None else '"%s"' % base64.b64encode(value).decode('ascii'))
@@ -295,6 +299,82 @@ def encode(kind, value):
     return ''.join(out).encode('utf-8')
 
 
+def quote(text):
+    """A Go-encoded JSON string."""
+    return _quote(re.sub(u'[\ud800-\udfff]', u'\ufffd', text))
+
+
+_SPACE = ' \t\n\r'
+
+
+def _string_end(text, start):
+    """The index after the JSON string starting at ``start`` (a '"')."""
+    i = start + 1
+    while text[i] != '"':
+        i += 2 if text[i] == '\\' else 1
+    return i + 1
+
+
+def _value_end(text, start):
+    depth = 0
+    i = start
+    while i < len(text):
+        char = text[i]
+        if char == '"':
+            i = _string_end(text, i)
+            if depth == 0:
+                return i
+            continue
+        if depth == 0 and char in ',}' + _SPACE:
+            return i
+        if char in '[{':
+            depth += 1
+        elif char in ']}':
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return i
+
+
+def raw_members(text):
+    """[(name, raw value text)] of the JSON object ``text`` (valid JSON: loads() checked it), in document order:
+    what Go's json.Unmarshal into map[string]*json.RawMessage keeps of it."""
+    out = []
+    i = text.index('{') + 1
+    while True:
+        while text[i] in _SPACE + ',':
+            i += 1
+        if text[i] == '}':
+            return out
+        end = _string_end(text, i)
+        name = json.loads(text[i:end])
+        i = text.index(':', end) + 1
+        while text[i] in _SPACE:
+            i += 1
+        end = _value_end(text, i)
+        out.append((name, text[i:end]))
+        i = end
+
+
+def compact(text):
+    """What Go writes for a json.RawMessage: insignificant whitespace removed, ``<``, ``>``, ``&``, U+2028 and
+    U+2029 inside strings escaped, everything else (escapes, member order, duplicates) as it was."""
+    out = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == '"':
+            end = _string_end(text, i)
+            out.append(re.sub(u'[<>&\u2028\u2029]', lambda m: '\\u%04x' % ord(m.group(0)), text[i:end]))
+            i = end
+            continue
+        if char not in _SPACE:
+            out.append(char)
+        i += 1
+    return re.sub(u'[\ud800-\udfff]', u'\ufffd', ''.join(out))
+
+
 def round_trip(kind, raw, what='document'):
     """``encode(kind, decode(kind, loads(raw)))``: what skopeo writes after reading ``raw`` into ``kind``."""
     return encode(kind, decode(kind, loads(raw, what)))
@@ -336,3 +416,14 @@ SCHEMA2_PLATFORM = struct(('architecture', STRING), ('os', STRING), ('os.version
                           ('features', slice_of(STRING), 'omitempty'))
 SCHEMA2_LIST = struct(('schemaVersion', INT64), ('mediaType', STRING),
                       ('manifests', slice_of(embed(SCHEMA2_DESCRIPTOR, struct(('platform', SCHEMA2_PLATFORM))))))
+
+# containers/image 5.23 manifest/docker_schema1.go and the schema 2 config parts it writes.
+SCHEMA1_MANIFEST = struct(('name', STRING), ('tag', STRING), ('architecture', STRING),
+                          ('fsLayers', slice_of(struct(('blobSum', STRING)))),
+                          ('history', slice_of(struct(('v1Compatibility', STRING)))), ('schemaVersion', INT64))
+SCHEMA1_V1_COMPATIBILITY = struct(('id', STRING), ('parent', STRING, 'omitempty'), ('comment', STRING, 'omitempty'),
+                                  ('created', TIME_VALUE), ('container_config', struct(('Cmd', slice_of(STRING)))),
+                                  ('author', STRING, 'omitempty'), ('throwaway', BOOL, 'omitempty'))
+SCHEMA2_ROOTFS = struct(('type', STRING), ('diff_ids', slice_of(STRING), 'omitempty'))
+SCHEMA2_HISTORY = struct(('created', TIME_VALUE), ('author', STRING, 'omitempty'), ('created_by', STRING, 'omitempty'),
+                         ('comment', STRING, 'omitempty'), ('empty_layer', BOOL, 'omitempty'))

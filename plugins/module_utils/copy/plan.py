@@ -11,7 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.podkit.containers.plugins.module_utils.copy.convert import convert_image, convert_index
+from ansible_collections.podkit.containers.plugins.module_utils.copy.convert import convert_image, convert_index, convert_schema1
+from ansible_collections.podkit.containers.plugins.module_utils.copy.transports import decompressed
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError, ManifestError
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
 
@@ -32,6 +33,8 @@ class ImagePlan(object):
         self.digest = mf.digest_of(raw)
         self.is_top = is_top
         self.new_blobs = dict(new_blobs or {})
+        # What a result should tell about this manifest's conversion (schema 1), or None.
+        self.note = None
         parsed = mf.parse_manifest(raw, media_type, what='converted manifest of %s' % source.digest)
         self.config = parsed.config
         self.layers = parsed.layers
@@ -70,6 +73,10 @@ class CopyPlan(object):
             return self.index[1]
         return self.images[0].media_type
 
+    @property
+    def notes(self):
+        return [image.note for image in self.images if image.note]
+
     def changed_digests(self):
         """(source digest, written digest) pairs that differ: what preserve_digests forbids."""
         pairs = [(image.source.digest, image.digest) for image in self.images]
@@ -90,17 +97,42 @@ class CopyPlan(object):
 
 
 def _check_image(manifest, where):
-    if manifest.is_schema1:
-        raise ManifestError('%s is a Docker schema 1 manifest, which image_copy does not write; convert it with a current '
-                            'registry or client first' % where)
     if manifest.is_index:
         raise ManifestError('%s is a manifest list inside a manifest list; nested indexes are not supported' % where)
     config = manifest.config or {}
-    if not config.get('digest'):
+    if not manifest.is_schema1 and not config.get('digest'):
         raise ManifestError('%s has no config descriptor' % where)
 
 
+def _measure(source, digest):
+    """(size, diff id, gzip?) of layer blob ``digest``: read (verified) and decompressed once."""
+    size = [0]
+    head = []
+
+    def counted():
+        for chunk in source.blob_chunks({'digest': digest, 'size': None}):
+            if not head:
+                head.append(chunk[:2])
+            size[0] += len(chunk)
+            yield chunk
+
+    hasher = mf.hasher_for('sha256:')
+    for chunk in decompressed(counted()):
+        hasher.update(chunk)
+    return size[0], 'sha256:' + hasher.hexdigest(), bool(head) and head[0] == b'\x1f\x8b'
+
+
 def _image(source, manifest, fmt, is_top):
+    if manifest.is_schema1:
+        # podkit writes no schema 1: without a format it becomes Docker v2s2, as skopeo converts it for a registry
+        # that refuses schema 1 (distribution's default).
+        raw, media_type, new_blobs = convert_schema1(manifest, fmt, lambda digest: _measure(source, digest))
+        image = ImagePlan(manifest, raw, media_type, is_top, new_blobs)
+        image.note = ('%s was a Docker schema 1 manifest (%s): converted to %s as skopeo converts it%s'
+                      % (manifest.digest, manifest.media_type, media_type,
+                         '; its JWS signatures, which sign only the schema 1 bytes, were dropped'
+                         if manifest.media_type == mf.DOCKER_SCHEMA1_SIGNED else ''))
+        return image
     raw, media_type, new_blobs = convert_image(manifest, fmt, source.read_blob)
     return ImagePlan(manifest, raw, media_type, is_top, new_blobs)
 

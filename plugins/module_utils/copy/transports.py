@@ -728,7 +728,7 @@ class DockerArchiveSource(Source):
                                'blob %s in %s' % (desc['digest'], self.location))
 
 
-def _decompressed(chunks):
+def decompressed(chunks):
     """Uncompressed bytes of a gzip (possibly multi-member) or plain stream; zstd is refused."""
     chunks = iter(chunks)
     first = b''
@@ -815,7 +815,7 @@ class DockerArchiveDestination(Destination):
                 yield chunk
 
         tmp_name = os.path.join(self.stage, 'layer-' + _hex(desc['digest']))
-        _write_file(tmp_name, hashing(_decompressed(counting())))
+        _write_file(tmp_name, hashing(decompressed(counting())))
         diff_id = 'sha256:' + hasher.hexdigest()
         try:
             os.rename(tmp_name, os.path.join(self.stage, _hex(diff_id) + '.tar'))
