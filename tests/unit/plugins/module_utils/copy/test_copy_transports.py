@@ -213,8 +213,8 @@ def test_dir_refuses_foreign_directory(layout, tmp_path):
 def test_decompressed_handles_concatenated_gzip_members():
     data = gzip.compress(b'abc') + gzip.compress(b'def')
     chunks = [data[i:i + 7] for i in range(0, len(data), 7)]
-    assert b''.join(transports._decompressed(chunks)) == b'abcdef'  # pylint: disable=protected-access
-    assert b''.join(transports._decompressed([b'plain', b' tar'])) == b'plain tar'  # pylint: disable=protected-access
+    assert b''.join(transports.decompressed(chunks)) == b'abcdef'
+    assert b''.join(transports.decompressed([b'plain', b' tar'])) == b'plain tar'
 
 
 def test_verified_chunks():
