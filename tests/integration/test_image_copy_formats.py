@@ -172,3 +172,128 @@ def test_oci_layout_destination_as_skopeo(run_module, images, start_registry, tm
     assert result['dest_digest'] == expected
     with open(str(tmp_path / 'ours' / 'index.json')) as f:
         assert json.load(f)['manifests'][0]['digest'] == expected
+
+
+# --- Docker schema 1 ------------------------------------------------------------------------------------------------
+
+SCHEMA1_SIGNED = 'application/vnd.docker.distribution.manifest.v1+prettyjws'
+SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+json'
+
+
+class UnsignedSchema1Server(object):
+    """An http registry front that serves ``manifest`` (unsigned schema 1 bytes) for tag ``tag`` of every repository
+    and passes everything else (blobs, /v2/) to ``upstream``: distribution 2.8 stores only signed schema 1."""
+
+    def __init__(self, upstream, tag, manifest):
+        import http.server
+        import threading
+        from registry_server import free_port
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, body):
+                if self.path.endswith('/manifests/' + tag):
+                    self.send_response(200)
+                    self.send_header('Content-Type', SCHEMA1)
+                    self.send_header('Content-Length', str(len(manifest)))
+                    self.send_header('Docker-Content-Digest', _digest(manifest))
+                    self.end_headers()
+                    if body:
+                        self.wfile.write(manifest)
+                    return
+                resp = requests.request(self.command, upstream.url + self.path, timeout=30,
+                                        headers={k: v for k, v in self.headers.items() if k.lower() in ('accept', 'range')})
+                self.send_response(resp.status_code)
+                for name in ('Content-Type', 'Docker-Content-Digest', 'Docker-Distribution-Api-Version', 'Content-Length'):
+                    if name in resp.headers:
+                        self.send_header(name, resp.headers[name])
+                self.end_headers()
+                if body:
+                    self.wfile.write(resp.content)
+
+            def do_GET(self):  # noqa: N802
+                self._answer(True)
+
+            def do_HEAD(self):  # noqa: N802
+                self._answer(False)
+
+        self.port = free_port()
+        self.host = '127.0.0.1:%d' % self.port
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def schema1_source(images, start_registry):
+    """A registry that serves the app image as a signed schema 1 manifest (tag s1), made by distribution itself: with
+    compatibility.schema1.enabled it converts (and signs) a v2s2 image for a client that accepts only schema 1, and
+    stores that manifest when it is pushed back."""
+    reg = start_registry(extra_config={'compatibility': {'schema1': {'enabled': True}}})
+    push(images.app, reg, 'old/app:v2')
+    signed = requests.get('%s/v2/old/app/manifests/v2' % reg.url, headers={'Accept': SCHEMA1_SIGNED}, timeout=10)
+    assert signed.headers['Content-Type'] == SCHEMA1_SIGNED, signed.headers
+    resp = requests.put('%s/v2/old/app/manifests/s1' % reg.url, data=signed.content, headers={'Content-Type': SCHEMA1_SIGNED},
+                        timeout=10)
+    resp.raise_for_status()
+    stored = requests.get('%s/v2/old/app/manifests/s1' % reg.url, headers={'Accept': ACCEPT + ', ' + SCHEMA1_SIGNED}, timeout=10)
+    assert stored.headers['Content-Type'] == SCHEMA1_SIGNED and b'"signatures"' in stored.content
+    return reg, stored.content
+
+
+def test_schema1_converted_as_skopeo(run_module, schema1_source, start_registry, no_auth):
+    src_reg, signed = schema1_source
+    dst = start_registry()
+    src = 'docker://%s/old/app:s1' % src_reg.host
+    # skopeo 1.9.3 pushes schema 1 unchanged unless told a format (distribution 2.8.2 answers 500 to it)
+    for fmt in ('v2s2', 'oci'):
+        skopeo_copy(src, 'docker://%s/skopeo/app:%s' % (dst.host, fmt), '--format', fmt)
+    dest = 'docker://%s/ours/app:1' % dst.host
+    args = dict(auth_file=no_auth)
+    check = image_copy(run_module, src, dest, check=True, **args)
+    assert check['changed'] is True and 'ours/app' not in dst.repositories()
+    apply = image_copy(run_module, src, dest, **args)
+    expected = get_manifest(dst, 'skopeo/app', 'v2s2')
+    assert apply['manifest_type'] == V2S2 and apply['dest_digest'] == check['dest_digest'] == _digest(expected)
+    assert get_manifest(dst, 'ours/app', '1') == expected
+    assert config_digest(dst, 'ours/app', '1') == config_digest(dst, 'skopeo/app', 'v2s2')
+    assert apply['src_digest'] == requests.head('%s/v2/old/app/manifests/s1' % src_reg.url, timeout=10,
+                                                headers={'Accept': SCHEMA1_SIGNED}).headers['Docker-Content-Digest']
+    assert len(apply['notes']) == 1 and 'JWS signatures' in apply['notes'][0] and 'schema 1' in apply['notes'][0]
+    assert image_copy(run_module, src, dest, check=True, **args)['changed'] is False
+    assert image_copy(run_module, src, dest, **args)['changed'] is False
+
+    oci = image_copy(run_module, src, 'docker://%s/ours/app:oci' % dst.host, format='oci', **args)
+    assert oci['dest_digest'] == _digest(get_manifest(dst, 'skopeo/app', 'oci'))
+    assert config_digest(dst, 'ours/app', 'oci') == config_digest(dst, 'skopeo/app', 'oci')
+
+    # the same manifest without its signatures (v1+json), from a front that serves it
+    payload = json.loads(signed.decode('utf-8'))
+    payload.pop('signatures')
+    front = UnsignedSchema1Server(src_reg, 'unsigned', json.dumps(payload, indent=3).encode())
+    try:
+        unsigned_src = 'docker://%s/old/app:unsigned' % front.host
+        skopeo_copy(unsigned_src, 'docker://%s/skopeo/app:unsigned' % dst.host, '--format', 'v2s2')
+        unsigned = image_copy(run_module, unsigned_src, 'docker://%s/ours/app:unsigned' % dst.host, **args)
+        assert unsigned['dest_digest'] == _digest(get_manifest(dst, 'skopeo/app', 'unsigned')) == apply['dest_digest']
+        assert 'JWS' not in unsigned['notes'][0]
+    finally:
+        front.stop()
+
+
+def test_image_info_on_schema1(run_module, schema1_source, no_auth):
+    src_reg, dummy = schema1_source
+    info = run_module('image_info', dict(name='%s/old/app:s1' % src_reg.host, insecure=True, auth_file=no_auth))
+    assert not info.get('failed'), info
+    skopeo = json.loads(run(['skopeo', 'inspect', '--tls-verify=false', '--no-creds',
+                             'docker://%s/old/app:s1' % src_reg.host]).stdout)
+    assert info['manifest_media_type'] == SCHEMA1_SIGNED and info['artifact'] is False
+    assert info['digest'] == skopeo['Digest'] and info['layers'] == skopeo['Layers']
+    assert (info['architecture'], info['os'], info['created']) == (skopeo['Architecture'], skopeo['Os'], skopeo['Created'])
+    assert info['labels'] == skopeo['Labels'] and info['env'] == skopeo['Env']

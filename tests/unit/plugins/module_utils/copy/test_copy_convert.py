@@ -10,7 +10,13 @@ import json
 
 import pytest
 
-from ansible_collections.podkit.containers.plugins.module_utils.copy.convert import DOCKER_LAYER_TAR, convert_image, convert_index, dumps
+from ansible_collections.podkit.containers.plugins.module_utils.copy.convert import (
+    DOCKER_LAYER_TAR,
+    convert_image,
+    convert_index,
+    convert_schema1,
+    dumps,
+)
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
 
@@ -160,3 +166,71 @@ def test_index_converted_to_docker_list_fills_missing_platform():
                    b'"platform":{"architecture":"%s","os":"%s"}}]}'
                    % (mf.DOCKER_MANIFEST_LIST.encode(), mf.DOCKER_MANIFEST.encode(), new1['digest'].encode(),
                       local['architecture'].encode(), local['os'].encode()))
+
+
+# -- Docker schema 1 -------------------------------------------------------------------------------------------
+
+ID_BASE, ID_MID, ID_TOP = ('%064x' % n for n in (1, 2, 3))
+EMPTY_LAYER = 'sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4'
+
+
+def schema1(history, layers=None):
+    """An unsigned schema 1 manifest; ``history`` top first, as v1Compatibility dicts (or raw strings)."""
+    data = {'schemaVersion': 1, 'name': 'old/app', 'tag': '1', 'architecture': 'amd64',
+            'fsLayers': [{'blobSum': d} for d in (layers or [L2, EMPTY_LAYER, L1][-len(history):])],
+            'history': [{'v1Compatibility': h if isinstance(h, str) else json.dumps(h)} for h in history]}
+    return mf.parse_manifest(json.dumps(data, indent=3).encode(), mf.DOCKER_SCHEMA1)
+
+
+def measure(digest):
+    return {L1: (11, 'sha256:' + 'a' * 64, True), L2: (22, 'sha256:' + 'b' * 64, False)}[digest]
+
+
+TOP = ('{"id":"%s","parent":"%s","created":"2020-01-02T03:04:05.5+00:00","architecture":"amd64","os":"linux",'
+       '"config":{"Cmd":["sh"],"Labels":{"a":"<b>"}},"container_config":{"Cmd":["/bin/sh -c #(nop) ADD x"]},"Size":5,'
+       '"docker_version":"1.13"}' % (ID_TOP, ID_MID))
+MID = {'id': ID_MID, 'parent': ID_BASE, 'created': '2020-01-02T03:04:04Z', 'throwaway': True,
+       'container_config': {'Cmd': ['/bin/sh', '-c', '#(nop) ENV A=1']}}
+BASE = {'id': ID_BASE, 'created': '2020-01-01T00:00:00Z', 'author': 'me', 'comment': 'base'}
+
+
+@pytest.mark.parametrize('fmt', [None, 'v2s2', 'oci'])
+def test_schema1_converted_as_containers_image_does(fmt):
+    raw, media_type, new_blobs = convert_schema1(schema1([TOP, MID, BASE]), fmt, measure)
+    data = json.loads(raw)
+    assert media_type == data['mediaType'] == (mf.OCI_MANIFEST if fmt == 'oci' else mf.DOCKER_MANIFEST)
+    # the throwaway layer is not in the image; base first; an uncompressed blob is described as one
+    assert [(layer['digest'], layer['size']) for layer in data['layers']] == [(L1, 11), (L2, 22)]
+    config = new_blobs[data['config']['digest']]
+    if fmt == 'oci':
+        assert data['layers'][1]['mediaType'] == mf.OCI_LAYER_TAR
+        assert json.loads(config)['rootfs'] == {'type': 'layers', 'diff_ids': ['sha256:' + 'a' * 64, 'sha256:' + 'b' * 64]}
+        return
+    assert data['layers'][1]['mediaType'] == mf.DOCKER_LAYER_TAR
+    # the top entry as it was (members sorted, HTML escaped, v1 chain members gone), rootfs and history added
+    assert config == (
+        b'{"architecture":"amd64","config":{"Cmd":["sh"],"Labels":{"a":"\\u003cb\\u003e"}},'
+        b'"container_config":{"Cmd":["/bin/sh -c #(nop) ADD x"]},"created":"2020-01-02T03:04:05.5+00:00",'
+        b'"docker_version":"1.13","history":[{"created":"2020-01-01T00:00:00Z","author":"me","comment":"base"},'
+        b'{"created":"2020-01-02T03:04:04Z","created_by":"/bin/sh -c #(nop) ENV A=1","empty_layer":true},'
+        b'{"created":"2020-01-02T03:04:05.5Z","created_by":"/bin/sh -c #(nop) ADD x"}],"os":"linux",'
+        b'"rootfs":{"type":"layers","diff_ids":["sha256:' + b'a' * 64 + b'","sha256:' + b'b' * 64 + b'"]}}')
+    assert data['config'] == {'mediaType': mf.DOCKER_CONFIG, 'size': len(config), 'digest': mf.digest_of(config)}
+
+
+def test_schema1_repeated_layer_ids_are_one_layer():
+    raw, dummy, dummy = convert_schema1(schema1([TOP, TOP, MID, BASE], [L2, L2, EMPTY_LAYER, L1]), 'v2s2', measure)
+    assert [layer['digest'] for layer in json.loads(raw)['layers']] == [L1, L2]
+
+
+@pytest.mark.parametrize('history,layers,message', [
+    ([TOP, MID, BASE], [L2, L1], '3 history entries'),
+    ([dict(BASE, id='xyz')], [L1], 'is not 64 hex digits'),
+    ([dict(BASE, parent=ID_MID)], [L1], 'base layer has a parent'),
+    ([TOP, BASE], [L2, L1], 'names parent %s, not %s' % (ID_MID, ID_BASE)),
+    ([dict(BASE, parent=ID_MID), MID, BASE], None, 'appears more than once'),
+    ([dict(BASE, created='yesterday')], [L1], r'\$\.created has the wrong type'),
+])
+def test_schema1_inconsistencies_refused(history, layers, message):
+    with pytest.raises(ConfigError, match=message):
+        convert_schema1(schema1(history, layers), 'v2s2', measure)
