@@ -295,3 +295,18 @@ def push_manifest_list(list_name, registry, repo_tag, format='v2s2', creds=None)
         podman(*(['manifest', 'push', '--all', '--remove-signatures', '--format', format, '--digestfile', digest_path] + args
                  + [list_name, 'docker://%s/%s' % (host, repo_tag)]))
         return _pushed(host, repo_tag, digest_path)
+
+
+def push_blob(registry, repo, data):
+    """Upload ``data`` to ``repo`` of a plain-http ``registry`` (monolithic POST + PUT); returns {digest, size}.
+    For tests that push documents no builder writes (odd configs, artifacts)."""
+    import requests
+    digest = 'sha256:' + hashlib.sha256(data).hexdigest()
+    resp = requests.post('%s/v2/%s/blobs/uploads/' % (registry.url, repo), timeout=10)
+    resp.raise_for_status()
+    location = resp.headers['Location']
+    location = location if location.startswith('http') else registry.url + location
+    resp = requests.put(location + ('&' if '?' in location else '?') + 'digest=' + digest, data=data,
+                        headers={'Content-Type': 'application/octet-stream'}, timeout=10)
+    resp.raise_for_status()
+    return {'digest': digest, 'size': len(data)}

@@ -11,7 +11,7 @@ import tarfile
 import pytest
 import requests
 
-from images import push, push_manifest_list, random_layer_image
+from images import push, push_blob, push_manifest_list, random_layer_image
 from registry_server import write_authfile
 from tools import run
 
@@ -58,14 +58,7 @@ def image_copy(run_module, src, dest, check=False, **args):
 def push_raw_v2s2(reg, repo, tag, config):
     """A Docker v2s2 image whose config bytes are ``config`` (what no builder writes: odd keys, escapes, offsets)."""
     def put_blob(data):
-        resp = requests.post('%s/v2/%s/blobs/uploads/' % (reg.url, repo), timeout=10)
-        resp.raise_for_status()
-        location = resp.headers['Location']
-        location = location if location.startswith('http') else reg.url + location
-        resp = requests.put(location + ('&' if '?' in location else '?') + 'digest=' + _digest(data), data=data,
-                            headers={'Content-Type': 'application/octet-stream'}, timeout=10)
-        resp.raise_for_status()
-        return _digest(data)
+        return push_blob(reg, repo, data)['digest']
 
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode='w') as tar:

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import requests
 
-from images import push
+from images import push, push_blob
 from registry_server import write_authfile
 from tools import podman
 
@@ -31,14 +31,7 @@ def _digest(data):
 def push_artifact(reg, repo, tag, config_type, config, layers, artifact_type=None, subject=None, annotations=None):
     """Push an OCI manifest with a non-image config (as helm push / cosign do) through the registry API."""
     def put_blob(data):
-        resp = requests.post('%s/v2/%s/blobs/uploads/' % (reg.url, repo), timeout=10)
-        resp.raise_for_status()
-        location = resp.headers['Location']
-        location = location if location.startswith('http') else reg.url + location
-        resp = requests.put(location + ('&' if '?' in location else '?') + 'digest=' + _digest(data), data=data,
-                            headers={'Content-Type': 'application/octet-stream'}, timeout=10)
-        resp.raise_for_status()
-        return {'digest': _digest(data), 'size': len(data)}
+        return push_blob(reg, repo, data)
 
     manifest = {'schemaVersion': 2, 'mediaType': OCI_MANIFEST}
     if artifact_type:
