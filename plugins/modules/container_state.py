@@ -33,6 +33,8 @@ description:
     and, when the signature policy requires signatures, the registry digest of the name is verified first and
     podman pulls exactly that digest (then the image is tagged with the name). A refused image is not pulled, and
     the container is neither created nor recreated.'
+  - When podman fails to pull O(image) because it is an OCI artifact (a Helm chart, a cosign signature), the task
+    fails with a message that says so, and the container is left as it was.
 author:
   - podkit.containers maintainers (@podkit)
 extends_documentation_fragment:

@@ -17,6 +17,9 @@ description:
     tag's current digest with one C(HEAD) request, and that digest is looked up in the local image's C(RepoDigests)
     for the repository. A multi-platform image is compared by its index digest on both sides, a single-platform
     image by its manifest digest, so a pulled manifest list is not pulled again while the tag does not move.
+  - An OCI artifact (a Helm chart, a cosign signature; see M(podkit.containers.image_info)) is not an image podman can
+    store. When a pull is needed and the registry serves an OCI manifest, it is read once more (one C(GET)) and an
+    artifact fails the task before podman runs, check mode too. Copy artifacts with M(podkit.containers.image_copy).
   - The pull itself is done by podman. Credentials reach podman only in a temporary auth file (mode 0600 in a
     private temporary directory, removed afterwards) passed with C(--authfile), never on the command line;
     O(ca_cert) (and O(client_cert)/O(client_key)) in a temporary C(--cert-dir).
