@@ -54,7 +54,8 @@ def require_registry_libs(module, jsonschema_needed=True):
 
 
 def run_module(module, func, *args, **kwargs):
-    """Call the core once and finish the task: a result dict becomes exit_json, a PodkitError fail_json.
+    """Call the core once and finish the task: a result dict becomes exit_json (its ``warnings`` go to module.warn),
+    a PodkitError fail_json.
 
     Anything else is a bug in this collection and is left to raise, so its traceback reaches the user.
     """
@@ -62,4 +63,7 @@ def run_module(module, func, *args, **kwargs):
         result = func(*args, **kwargs)
     except PodkitError as err:
         module.fail_json(msg=err.msg, **err.details)
+    # The core reports what the user should know but that does not fail the task in ``warnings``.
+    for warning in result.pop('warnings', None) or ():
+        module.warn(warning)
     module.exit_json(**result)

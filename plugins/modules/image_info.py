@@ -45,6 +45,8 @@ options:
     description:
       - List the repository's tags in RV(repo_tags) (one more request per 100 tags, or more with pagination).
       - Set to V(false) to skip it, like C(skopeo inspect --no-tags).
+      - A registry that forbids listing the tags (HTTP 403, for example AWS ECR without C(ecr:ListImages)) leaves
+        RV(repo_tags) empty with a warning, as C(skopeo inspect) does.
     type: bool
     default: true
   registries_d:

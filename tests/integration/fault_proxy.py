@@ -22,7 +22,8 @@ Fault kinds (``add(kind, method=None, path=None, times=1, **params)``; ``times=N
                 original request); ``proxy.other.received`` holds what that origin was sent
 
 Paths are regular expressions searched in the request path (with query); BLOB, MANIFEST, UPLOAD, TAGS, PING
-name the usual request classes.
+name the usual request classes. ``body=True`` matches only requests that carry a body (a monolithic upload's PUT,
+not the empty PUT that closes a chunked one).
 """
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -52,7 +53,7 @@ _HOP_BY_HOP = ('connection', 'keep-alive', 'transfer-encoding', 'proxy-connectio
 class Fault:
     """One planned fault: fires on the next ``times`` requests matching ``method`` and ``path`` (None: any)."""
 
-    def __init__(self, kind, method=None, path=None, times=1, **params):
+    def __init__(self, kind, method=None, path=None, times=1, body=None, **params):
         if kind not in KINDS:
             raise ValueError('unknown fault kind %r (one of %s)' % (kind, ', '.join(KINDS)))
         self.kind = kind
@@ -60,13 +61,16 @@ class Fault:
         self.path = path
         self.pattern = re.compile(path) if path else None
         self.times = times
+        self.body = body
         self.params = params
         self.fired = 0
 
-    def matches(self, method, path):
+    def matches(self, method, path, body_size=0):
         if self.times is not None and self.fired >= self.times:
             return False
         if self.method and method != self.method:
+            return False
+        if self.body is not None and bool(body_size) != self.body:
             return False
         return self.pattern is None or bool(self.pattern.search(path))
 
@@ -151,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = [(k, v) for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP and k.lower() != 'content-length']
         if body or self.command in ('PUT', 'POST', 'PATCH'):
             headers.append(('Content-Length', str(len(body))))
-        fault = owner.take(self.command, self.path, headers)
+        fault = owner.take(self.command, self.path, len(body))
         kind = fault.kind if fault else None
         if kind == 'reset_before':
             return self._die()
@@ -320,8 +324,8 @@ class FaultProxy:
         self._thread.start()
 
     # -- faults ---------------------------------------------------------------------------------------------
-    def add(self, kind, method=None, path=None, times=1, **params):
-        fault = Fault(kind, method=method, path=path, times=times, **params)
+    def add(self, kind, method=None, path=None, times=1, body=None, **params):
+        fault = Fault(kind, method=method, path=path, times=times, body=body, **params)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -335,10 +339,10 @@ class FaultProxy:
         with self.other._lock:  # pylint: disable=protected-access
             self.other.received = []
 
-    def take(self, method, path, headers):
+    def take(self, method, path, body_size=0):
         with self._lock:
             for fault in self.faults:
-                if fault.matches(method, path):
+                if fault.matches(method, path, body_size):
                     fault.fired += 1
                     self.fired.append((fault.kind, method, path))
                     self.log.append((method, path, fault.kind))

@@ -11,6 +11,7 @@ the same run, without faults, from succeeding; a redirected request reached the 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import os
 import random
 import time
@@ -20,7 +21,7 @@ import pytest
 import registry_server
 import reliability
 from ansible_runner import run_module_inprocess
-from fault_proxy import BLOB, MANIFEST, PING, UPLOAD, FaultProxy, received_text
+from fault_proxy import BLOB, MANIFEST, PING, TAGS, UPLOAD, FaultProxy, received_text
 from images import push, push_manifest_list, random_layer_image
 from registry_server import write_authfile
 from tools import secret_scan
@@ -57,7 +58,23 @@ FAULTS = [
     ('status', None, BLOB, {'status': 503, 'times': None}, False, 'any'),
     ('reset_before', None, MANIFEST, {'times': None}, False, 'any'),
     ('lost', 'PUT', None, {'times': None}, False, 'dest'),
+    # Listing tags forbidden (AWS ECR without ecr:ListImages): image_info warns and goes on, as skopeo does.
+    ('status', 'GET', TAGS, {'status': 403, 'times': None, 'op': 'info'}, True, 'src'),
 ]
+# The right behaviour where issue 12 asks for fixes that are not in main yet: PODKIT_FAULT_PENDING=1 adds them to
+# the loop's table; each moves up into FAULTS when its fix lands.
+PENDING = [
+    # Issue 12, "a lost manifest-PUT response is checked with a HEAD before reporting failure": every answer to the
+    # manifest PUT lost, the destination holds the complete image, so the run must succeed.
+    ('lost', 'PUT', MANIFEST, {'times': None}, True, 'dest'),
+    # Issue 12, "chunked-upload fallback on 400/415": a registry that refuses every PUT with a body (older Pulp).
+    ('status', 'PUT', UPLOAD, {'status': 415, 'times': None, 'body': True}, True, 'dest'),
+    ('status', 'PUT', UPLOAD, {'status': 400, 'times': None, 'body': True}, True, 'dest'),
+    # Issue 12, "HEAD 404 -> GET fallback for manifests" (older Harbor proxy caches).
+    ('status', 'HEAD', MANIFEST, {'status': 404, 'times': None, 'op': 'pull'}, True, 'src'),
+]
+if os.environ.get('PODKIT_FAULT_PENDING'):
+    FAULTS = FAULTS + PENDING
 SOURCE_IMAGES = ('small', 'oci', 'multi')
 
 
@@ -151,15 +168,22 @@ class Trial:
         self.multi_arch = rng.choice(['system', 'all']) if self.image == 'multi' and self.op == 'copy' else 'system'
         self.dest = rng.choice(['dest-http', 'dest-tls', 'layout']) if self.op == 'copy' else None
         picks = [forced] if forced is not None else rng.sample(FAULTS, rng.choice([1, 1, 2]))
+        for pick in picks:
+            if 'op' in pick[3]:  # a fault only one module meets
+                self.op, self.dest = pick[3]['op'], None
         self.faults = []
         for kind, method, path, params, must, side in picks:
             params = dict(params)
             times = params.pop('times', 1)
+            body = params.pop('body', None)
+            params.pop('op', None)
             if side == 'any':
                 side = rng.choice(['src', 'dest']) if self.op == 'copy' and self.dest != 'layout' else 'src'
             if side == 'dest' and (self.op != 'copy' or self.dest == 'layout'):
                 # A destination fault needs a registry destination: make this a copy to one.
                 self.op, self.dest = 'copy', rng.choice(['dest-http', 'dest-tls'])
+            if body is not None:
+                params['body'] = body
             self.faults.append((side, kind, method, path, times, params, must))
         self.must = all(f[6] for f in self.faults)
         self.ref = 'trial/t%03d:%s' % (number, self.image)
@@ -341,3 +365,20 @@ def test_redirect_to_another_origin_carries_no_credentials(world):
         assert reliability.registry_problems(world.registries['dest-http'], repositories=['redirected/small']) == []
     finally:
         proxy.clear()
+
+
+def test_tag_list_forbidden_warns(world):
+    """A registry that lets a user pull but not list tags (AWS ECR without ecr:ListImages): image_info succeeds with
+    no tags and a warning, as skopeo does, instead of failing."""
+    proxy = world.proxies['src-tls']
+    proxy.clear()
+    proxy.add('status', method='GET', path=TAGS, times=None, status=403)
+    try:
+        args = dict(name='%s/src/small:1' % proxy.host, auth_file=world.authfile, **world.side_args('src-tls'))
+        run = run_module_inprocess('image_info', args)
+    finally:
+        proxy.clear()
+    assert reliability.outcome(run) == 'ok', run
+    assert run['digest'] == world.pushed[('src-tls', 'small')].digest and run['repo_tags'] == []
+    warnings = json.dumps(run.get('warnings'))  # in-process, ansible-core 2.19 keeps them as structured summaries
+    assert 'forbidden' in warnings and 'repo_tags is empty' in warnings, warnings

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError, NotFoundError
+from ansible_collections.podkit.containers.plugins.module_utils.errors import AuthorizationError, ConfigError, NotFoundError
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
 from ansible_collections.podkit.containers.plugins.module_utils.registry.names import open_image
 
@@ -28,6 +28,15 @@ def _signatures(ref, digest, client, registries_d, options):
     from ansible_collections.podkit.containers.plugins.module_utils.signatures.registries_d import RegistriesD, WebLookaside
     from ansible_collections.podkit.containers.plugins.module_utils.signatures.verify import list_signatures
     return list_signatures(ref, digest, client, RegistriesD.load(registries_d), http_get=WebLookaside(options))
+
+
+def _tags(client, repo):
+    """(tags, warning or None). A registry may forbid listing tags to a user who may pull (AWS ECR without
+    ecr:ListImages): skopeo warns and goes on, and so does image_info."""
+    try:
+        return client.list_tags(repo), None
+    except AuthorizationError as err:
+        return [], '%s; repo_tags is empty (tags: false skips the listing)' % err.msg
 
 
 def inspect_image(name, options, platform=None, raw=False, tags=True, client_factory=None, registries_d=None):
@@ -76,8 +85,11 @@ def inspect_image(name, options, platform=None, raw=False, tags=True, client_fac
         config = mf.parse_config(client.get_blob_bytes(repo, instance.config['digest'], mf.MAX_CONFIG_SIZE),
                                  expected_digest=instance.config['digest'], registry=ref.registry, repository=repo)
     inner = config.get('config') or {}
+    repo_tags, warning = _tags(client, repo) if tags else ([], None)
+    if warning:
+        result['warnings'] = [warning]
     result.update(
-        repo_tags=client.list_tags(repo) if tags else [],
+        repo_tags=repo_tags,
         architecture=config.get('architecture'),
         os=config.get('os'),
         labels=inner.get('Labels') or {},
