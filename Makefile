@@ -1,4 +1,4 @@
-.PHONY: demo test sanity units integration bench lint docs changelog
+.PHONY: demo test sanity units integration bench reliability lint docs changelog
 demo:
 	scripts/demo.sh
 test:
@@ -7,6 +7,8 @@ sanity units integration lint:
 	scripts/test.sh $@
 bench:
 	scripts/bench.sh
+reliability:
+	scripts/reliability.sh
 docs:
 	scripts/docs.sh
 changelog:
