@@ -230,11 +230,15 @@ def test_parse_image_location(text, transport, fields):
     ('docker-archive:/a.tar:x@' + SHA256, 'must not contain a digest'),
     ('docker-archive:/a.tar:BAD', 'must be lowercase'),
     ('', 'image reference is empty'),
+    # a name with a tag over 128 characters is a bad tag, not a misspelt transport
+    ('a:' + 'x' * 129, 'tag'),
+    ('registry.example/a:' + 'v' * 129, 'tag'),
 ])
 def test_parse_image_location_invalid(text, fragment):
     with pytest.raises(InvalidReferenceError) as info:
         parse_image_location(text)
     assert fragment in info.value.msg
+    assert 'unknown transport' not in info.value.msg or text.startswith(('foo:', 'ftp:'))
 
 
 def test_image_location_equality():
