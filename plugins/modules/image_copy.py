@@ -25,6 +25,17 @@ description:
     resume with HTTP C(Range). Manifests are written only after all their blobs are verified, instance manifests
     before their index, so a failed copy never leaves a manifest pointing at missing or wrong content.
   - Destination credentials are checked (an upload session is opened and cancelled) before any blob moves.
+  - Nothing is left behind. Local destinations write every file to a temporary name (C(.tmp-*), and a staging
+    directory C(.NAME.stage-*) next to an archive) that the writing run holds locked; a later run into the same
+    target removes those an earlier, killed run left (never one a concurrent run is still writing). A failed copy into
+    an C(oci:) or C(dir:) directory that did not exist removes what it created. When the answer to the manifest
+    C(PUT) is lost (the connection resets after the registry stored it), a C(HEAD) decides: the task succeeds when
+    the destination holds the image.
+  - Foreign layers (descriptors with C(urls), as in Windows base images; the Docker foreign and OCI
+    non-distributable media types) are handled as C(skopeo copy) does. A registry or OCI layout destination keeps the
+    descriptor as it is and does not receive the blob; a C(dir:) or C(docker-archive:) destination gets the blob,
+    fetched from its C(urls) (falling back to the source). Those requests never carry registry credentials.
+  - A registry with C(blocked = true) in registries.conf is neither read nor written, as podman refuses it.
   - In check mode the source and the destination are read, C(changed) says whether a copy would happen, and
     nothing is written or transferred.
 options:
@@ -156,7 +167,7 @@ options:
     default: false
   registries_conf:
     description:
-      - Path of a containers-registries.conf(5) file, read for C(insecure) registries.
+      - Path of a containers-registries.conf(5) file, read for C(insecure) and C(blocked) registries.
     type: path
   timeout:
     description:
@@ -343,6 +354,9 @@ stats:
     blobs_mounted:
       description: Blobs mounted from another repository of the same registry.
       type: int
+    blobs_foreign:
+      description: Foreign layers (descriptors with C(urls)) kept as references, not transferred.
+      type: int
     bytes_transferred:
       description: Bytes of blob data read from the source and written to the destination.
       type: int
@@ -352,7 +366,7 @@ stats:
     requests:
       description: HTTP requests per method for each registry side (C(src), C(dest)).
       type: dict
-  sample: {blobs_copied: 3, blobs_skipped: 0, blobs_mounted: 0, bytes_transferred: 2731520, seconds: 0.41,
+  sample: {blobs_copied: 3, blobs_skipped: 0, blobs_mounted: 0, blobs_foreign: 0, bytes_transferred: 2731520, seconds: 0.41,
            requests: {src: {GET: 5}, dest: {HEAD: 5, POST: 4, PATCH: 3, PUT: 4, DELETE: 1}}}
 signatures:
   description:

@@ -58,11 +58,7 @@ def _env(extra=None, json_output=True):
     return env
 
 
-def run_module(name, args, check=False, diff=False, env=None, verbosity=0, python=None, timeout=600):
-    """Run podkit.containers.<name> on localhost with ``args`` (a dict) and return an AnsibleRun.
-
-    ``verbosity`` > 0 switches to the default callback so the raw -vvv text can be inspected (result is then {}).
-    """
+def _module_cmd(name, args, check=False, diff=False, verbosity=0, python=None):
     cmd = ['ansible', 'localhost', '-c', 'local', '-i', 'localhost,',
            '-e', 'ansible_python_interpreter=%s' % (python or sys.executable),
            '-m', name if '.' in name else 'podkit.containers.' + name]
@@ -74,6 +70,42 @@ def run_module(name, args, check=False, diff=False, env=None, verbosity=0, pytho
         cmd.append('--diff')
     if verbosity:
         cmd.append('-' + 'v' * verbosity)
+    return cmd
+
+
+def start_module(name, args, check=False, env=None):
+    """Start podkit.containers.<name> like run_module, without waiting: the Popen (output to pipes).
+
+    For tests that kill a module mid-task: the module's own process is a descendant (see process_tree).
+    """
+    return subprocess.Popen(_module_cmd(name, args, check=check), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, env=_env(env))
+
+
+def process_tree(pid):
+    """``pid`` and its descendants (from /proc), parents first."""
+    children = {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as f:
+                ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    tree = [pid]
+    for parent in tree:
+        tree.extend(children.get(parent, []))
+    return tree
+
+
+def run_module(name, args, check=False, diff=False, env=None, verbosity=0, python=None, timeout=600):
+    """Run podkit.containers.<name> on localhost with ``args`` (a dict) and return an AnsibleRun.
+
+    ``verbosity`` > 0 switches to the default callback so the raw -vvv text can be inspected (result is then {}).
+    """
+    cmd = _module_cmd(name, args, check=check, diff=diff, verbosity=verbosity, python=python)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False,
                           env=_env(env, json_output=not verbosity), timeout=timeout)
     result = {}

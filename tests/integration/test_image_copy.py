@@ -4,15 +4,20 @@ __metaclass__ = type
 
 import json
 import os
+import shutil
+import signal
 import socket
 import tarfile
 import threading
+import time
 
 import pytest
 import requests
 
+from ansible_runner import process_tree, start_module
+from http_proxy import FaultProxy
 from images import push, push_manifest_list
-from registry_server import write_authfile
+from registry_server import write_authfile, write_registries_conf
 from tools import podman, run, secret_scan, skopeo_inspect
 
 V2S2 = 'application/vnd.docker.distribution.manifest.v2+json'
@@ -380,3 +385,266 @@ def test_unwritable_archive_path(run_module, src_images, no_auth):
                   src_insecure=True, auth_file=no_auth)
     assert result.get('failed') and 'cannot write' in result['msg'], result
     assert not os.path.exists('/proc/podkit-copy.tar')
+
+
+@pytest.mark.parametrize('side', ['src', 'dest'])
+def test_blocked_registry_is_neither_read_nor_written(run_module, images, src_images, start_registry, tmp_path, no_auth,
+                                                      side):
+    src_reg, dummy = src_images
+    dst = start_registry()
+    blocked = src_reg if side == 'src' else dst
+    conf = write_registries_conf(tmp_path / 'registries.conf', registries=[{'location': blocked.host, 'blocked': True}])
+    src = 'docker://%s/src/app:1' % src_reg.host
+    dest = 'docker://%s/blocked/app:1' % dst.host
+    for check in (True, False):
+        result = copy(run_module, src, dest, check=check, src_insecure=True, dest_insecure=True, auth_file=no_auth,
+                      registries_conf=conf)
+        assert result.get('failed'), result
+        assert 'registry %s is blocked in registries.conf' % blocked.host in result['msg'] and conf in result['msg'], result
+    assert dst.repositories() == []
+    # podman refuses the same way, pulls and pushes alike (containers/image checks every registry it talks to).
+    argv = (['pull', '--tls-verify=false', src[len('docker://'):]] if side == 'src'
+            else ['push', '--tls-verify=false', images.app, dest])
+    proc = podman(*argv, check=False, env=dict(CONTAINERS_REGISTRIES_CONF=conf))
+    assert proc.returncode != 0 and 'is blocked in %s' % conf in proc.stderr, proc.stderr
+    assert dst.repositories() == []
+
+
+# --- nothing left behind ------------------------------------------------------------------------------------------
+
+def _leftovers(*directories):
+    """Temp files and staging directories (ours are named .tmp-*, .<archive>.tmp-*, .<archive>.stage-*) under the dirs."""
+    found = []
+    for directory in directories:
+        for dirpath, dirnames, filenames in os.walk(directory):
+            found.extend(os.path.join(dirpath, n) for n in dirnames + filenames if '.tmp-' in n or '.stage-' in n)
+    return found
+
+
+def _wait_for(predicate, proc, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = predicate()
+        if found:
+            return found
+        assert proc.poll() is None, 'the module ended before it was killed: %s' % (proc.communicate(),)
+        time.sleep(0.05)
+    raise AssertionError('nothing appeared in %ss' % timeout)
+
+
+@pytest.mark.parametrize('transport', ['oci', 'docker-archive', 'oci-archive', 'dir'])
+def test_killed_copy_leaves_nothing_after_the_next_run(src_images, run_module, tmp_path, no_auth, transport):
+    src_reg, pushed = src_images
+    target = str(tmp_path / 'out' / ('image.tar' if 'archive' in transport else 'image'))
+    os.makedirs(os.path.dirname(target))
+    dest = '%s:%s' % (transport, target) + (':localhost/killed/app:1' if transport == 'docker-archive' else
+                                            ':app' if transport != 'dir' else '')
+    args = dict(dest=dest, src_insecure=True, auth_file=no_auth, parallel=1)
+    big = max(raw_manifest(src_reg, 'src/app', '1')['layers'], key=lambda layer: layer['size'])
+    # The source stalls half way through the big layer: the module is killed with its blob half written.
+    with FaultProxy(src_reg.port, stall_after=lambda method, path: big['size'] // 2 if big['digest'] in path else None) as proxy:
+        proc = start_module('image_copy', dict(args, src='docker://%s/src/app:1' % proxy.host))
+        try:
+            def half_written():
+                return [p for p in _leftovers(os.path.dirname(target)) if os.path.isfile(p) and os.path.getsize(p) > 0]
+            _wait_for(lambda: ('GET', '/v2/src/app/blobs/' + big['digest'], 'stalled') in proxy.requests and half_written(),
+                      proc)
+        finally:
+            for pid in reversed(process_tree(proc.pid)):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            proc.communicate()
+    assert _leftovers(os.path.dirname(target)), 'the killed run left nothing to clean up: the test proves nothing'
+    result = ok(copy(run_module, 'docker://%s/src/app:1' % src_reg.host, **args))
+    assert result['changed'] is True
+    assert _leftovers(os.path.dirname(target)) == []
+    again = ok(copy(run_module, 'docker://%s/src/app:1' % src_reg.host, **args))
+    assert again['changed'] is False and _leftovers(os.path.dirname(target)) == []
+
+
+@pytest.mark.parametrize('transport', ['oci', 'dir'])
+def test_failed_copy_into_a_new_directory_removes_it(images, start_registry, run_module, tmp_path, no_auth, transport):
+    src_reg = start_registry()
+    pushed = push(images.app, src_reg, 'broken/app:1')
+    manifest = raw_manifest(src_reg, 'broken/app', '1')
+    # The last layer is gone from the registry's storage: the config and the first layers are written first.
+    victim = manifest['layers'][-1]['digest'].partition(':')[2]
+    shutil.rmtree(os.path.join(src_reg.root, 'docker', 'registry', 'v2', 'blobs', 'sha256', victim[:2], victim))
+    parent = tmp_path / 'new'
+    result = copy(run_module, 'docker://%s' % pushed.ref, '%s:%s' % (transport, parent / 'layout'), src_insecure=True,
+                  auth_file=no_auth, parallel=1)
+    assert result.get('failed') and 'not found' in result['msg'], result
+    assert not parent.exists(), sorted(str(p) for p in parent.rglob('*'))
+
+
+def test_lost_manifest_put_response_is_checked_with_a_head(src_images, start_registry, run_module, no_auth):
+    src_reg, pushed = src_images
+    dst = start_registry()
+    with FaultProxy(dst.port, drop_response=lambda method, path: method == 'PUT' and '/manifests/' in path) as proxy:
+        dest = 'docker://%s/lost/app:1' % proxy.host
+        result = ok(copy(run_module, 'docker://%s/src/app:1' % src_reg.host, dest, src_insecure=True,
+                         dest_insecure=True, auth_file=no_auth))
+        assert [r for r in proxy.requests if r[2] == 'dropped'], proxy.requests
+        assert result['changed'] is True and result['dest_digest'] == pushed['app'].digest
+        assert head(dst, 'lost/app', '1')[1] == pushed['app'].digest
+        assert ok(copy(run_module, 'docker://%s/src/app:1' % src_reg.host, dest, src_insecure=True, dest_insecure=True,
+                       auth_file=no_auth))['changed'] is False
+    # The image is complete: skopeo reads every blob of it.
+    run(['skopeo', 'copy', '--src-tls-verify=false', 'docker://%s/lost/app:1' % dst.host, 'dir:%s' % (dst.workdir + '/check')])
+
+
+# --- foreign layers -----------------------------------------------------------------------------------------------
+
+DOCKER_FOREIGN = 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip'
+OCI_NONDIST_GZIP = 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip'
+
+
+class LayerServer(object):
+    """A plain http server on 127.0.0.1 serving ``blobs`` ({path: bytes}) and recording each request's headers."""
+
+    def __init__(self, blobs):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self.seen = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.seen.append((self.path, dict(self.headers.items())))
+                data = blobs.get(self.path)
+                self.send_response(200 if data is not None else 404)
+                self.send_header('Content-Length', str(len(data or b'')))
+                self.end_headers()
+                self.wfile.write(data or b'')
+
+        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.url = 'http://127.0.0.1:%d' % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _tar_gz(name, content):
+    import gzip
+    import io
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w') as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(content)
+        info.mtime = 0
+        tar.addfile(info, io.BytesIO(content))
+    raw = buf.getvalue()
+    return raw, gzip.compress(raw, mtime=0)
+
+
+def _sha(data):
+    import hashlib
+    return 'sha256:' + hashlib.sha256(data).hexdigest()
+
+
+def _push_blob(reg, repo, data, auth):
+    start = requests.post('%s/v2/%s/blobs/uploads/' % (reg.url, repo), auth=auth, verify=reg.verify, timeout=30)
+    assert start.status_code == 202, start.text
+    location = requests.compat.urljoin(reg.url, start.headers['Location'])
+    done = requests.put(location, params={'digest': _sha(data)}, data=data, auth=auth, verify=reg.verify, timeout=30,
+                        headers={'Content-Type': 'application/octet-stream'})
+    assert done.status_code == 201, done.text
+
+
+# distribution refuses every manifest with URLs unless validation.manifests.urls.allow matches them (registries that
+# serve Windows images allow their CDN's).
+ALLOW_URLS = {'validation': {'manifests': {'urls': {'allow': [r'^http://127\.0\.0\.1:[0-9]+/layers/']}}}}
+
+
+@pytest.fixture
+def foreign_image(start_registry):
+    """An image on a Basic-auth registry whose second layer is foreign: only its URL (a LayerServer) holds it."""
+    reg = start_registry(auth='basic', extra_config=ALLOW_URLS)
+    auth = reg.creds()
+    base_tar, base_gz = _tar_gz('base.txt', b'a distributable layer\n')
+    foreign_tar, foreign_gz = _tar_gz('foreign.txt', os.urandom(300 * 1024))
+    server = LayerServer({'/layers/' + _sha(foreign_gz): foreign_gz})
+    config = json.dumps({'architecture': 'amd64', 'os': 'linux', 'config': {},
+                         'rootfs': {'type': 'layers', 'diff_ids': [_sha(base_tar), _sha(foreign_tar)]}}).encode()
+    repo = 'foreign/app'
+    _push_blob(reg, repo, config, auth)
+    _push_blob(reg, repo, base_gz, auth)
+    manifest = json.dumps({
+        'schemaVersion': 2, 'mediaType': V2S2,
+        'config': {'mediaType': 'application/vnd.docker.container.image.v1+json', 'size': len(config), 'digest': _sha(config)},
+        'layers': [{'mediaType': 'application/vnd.docker.image.rootfs.diff.tar.gzip', 'size': len(base_gz), 'digest': _sha(base_gz)},
+                   {'mediaType': DOCKER_FOREIGN, 'size': len(foreign_gz), 'digest': _sha(foreign_gz),
+                    'urls': [server.url + '/layers/' + _sha(foreign_gz)]}],
+    }, indent=3).encode()
+    put = requests.put('%s/v2/%s/manifests/1' % (reg.url, repo), data=manifest, auth=auth, verify=reg.verify, timeout=30,
+                       headers={'Content-Type': V2S2})
+    assert put.status_code == 201, put.text
+    yield dict(reg=reg, ref='docker://%s/%s:1' % (reg.host, repo), manifest=manifest, digest=_sha(manifest),
+               foreign=_sha(foreign_gz), foreign_tar=foreign_tar, server=server)
+    server.stop()
+
+
+def _src_args(image, no_auth):
+    reg = image['reg']
+    return dict(src_username=reg.username, src_password=reg.password, src_ca_cert=reg.ca_cert, auth_file=no_auth)
+
+
+def test_foreign_layer_stays_a_reference_for_registries_and_oci_layouts(run_module, foreign_image, start_registry, tmp_path,
+                                                                         no_auth):
+    dst = start_registry(extra_config=ALLOW_URLS)
+    dest = 'docker://%s/kept/app:1' % dst.host
+    args = dict(_src_args(foreign_image, no_auth), dest_insecure=True)
+    first = ok(copy(run_module, foreign_image['ref'], dest, **args))
+    assert first['changed'] and first['dest_digest'] == foreign_image['digest']
+    assert first['stats']['blobs_foreign'] == 1 and first['stats']['blobs_copied'] == 2
+    resp = requests.get('%s/v2/kept/app/manifests/1' % dst.url, headers={'Accept': V2S2}, timeout=10)
+    assert resp.content == foreign_image['manifest']
+    assert requests.head('%s/v2/kept/app/blobs/%s' % (dst.url, foreign_image['foreign']), timeout=10).status_code == 404
+    assert ok(copy(run_module, foreign_image['ref'], dest, **args))['changed'] is False
+
+    layout = tmp_path / 'layout'
+    oci = ok(copy(run_module, foreign_image['ref'], 'oci:%s:app' % layout, **_src_args(foreign_image, no_auth)))
+    assert oci['changed'] and oci['stats']['blobs_foreign'] == 1
+    index = json.loads((layout / 'index.json').read_text())
+    manifest = json.loads((layout / 'blobs' / 'sha256' / index['manifests'][0]['digest'].partition(':')[2]).read_text())
+    assert manifest['layers'][1]['mediaType'] == OCI_NONDIST_GZIP and manifest['layers'][1]['urls']
+    assert not (layout / 'blobs' / 'sha256' / foreign_image['foreign'].partition(':')[2]).exists()
+    # as skopeo: nothing fetched the foreign layer for these destinations
+    assert foreign_image['server'].seen == []
+    # ... and the layout copies on to a registry from there, the reference still a reference
+    back = ok(copy(run_module, 'oci:%s:app' % layout, 'docker://%s/kept/from-oci:1' % dst.host, dest_insecure=True,
+                   auth_file=no_auth))
+    assert back['dest_digest'] == oci['dest_digest'] and back['stats']['blobs_foreign'] == 1
+
+
+def test_foreign_layer_is_fetched_without_credentials_for_dir_and_docker_archive(run_module, foreign_image, tmp_path, no_auth):
+    reg = foreign_image['reg']
+    hexdigest = foreign_image['foreign'].partition(':')[2]
+    directory = tmp_path / 'dir'
+    result = ok(copy(run_module, foreign_image['ref'], 'dir:%s' % directory, **_src_args(foreign_image, no_auth)))
+    assert result['changed'] and result['stats']['blobs_foreign'] == 0 and result['stats']['blobs_copied'] == 3
+    assert _sha((directory / hexdigest).read_bytes()) == foreign_image['foreign']
+    assert (directory / 'manifest.json').read_bytes() == foreign_image['manifest']
+    archive = tmp_path / 'app.tar'
+    ok(copy(run_module, foreign_image['ref'], 'docker-archive:%s:localhost/foreign/app:1' % archive,
+            **_src_args(foreign_image, no_auth)))
+    with tarfile.open(str(archive)) as tar:
+        assert tar.extractfile(_sha(foreign_image['foreign_tar']).partition(':')[2] + '.tar').read() == foreign_image['foreign_tar']
+    seen = foreign_image['server'].seen
+    assert [path for path, dummy in seen] == ['/layers/' + foreign_image['foreign']] * 2
+    for dummy, headers in seen:
+        assert 'authorization' not in [k.lower() for k in headers], headers
+    secret_scan([result], [reg.password])
+    assert reg.password not in json.dumps(seen)
+    # skopeo writes the same dir: (it fetches from the URL too)
+    authfile = reg.write_authfile(tmp_path / 'auth.json')
+    run(['skopeo', 'copy', '--src-cert-dir', reg.cert_dir, '--authfile', authfile, foreign_image['ref'],
+         'dir:%s' % (tmp_path / 'by-skopeo')])
+    assert (tmp_path / 'by-skopeo' / 'manifest.json').read_bytes() == foreign_image['manifest']
+    assert (tmp_path / 'by-skopeo' / hexdigest).read_bytes() == (directory / hexdigest).read_bytes()

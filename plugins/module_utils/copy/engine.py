@@ -54,6 +54,13 @@ class _SafeConf(object):
         self._conf = load_registries_conf(self._path)
         self._loaded = True
 
+    def refuse_blocked(self, reference):
+        """As image_info and skopeo: a registry marked ``blocked`` is neither read nor written."""
+        if not self._loaded:
+            self._load()
+        if self._conf is not None:
+            self._conf.refuse_blocked(reference)
+
     def is_insecure(self, registry):
         if not self._loaded:
             self._load()
@@ -82,13 +89,14 @@ def parse_location(text, side):
 
 
 def _client(location, options, parallel, client_factory, confs=None):
-    if client_factory is not None:
-        return client_factory(location.reference.registry, options)
     # Both sides read the same registries.conf once.
     confs = confs if confs is not None else {}
     conf = confs.get(options.registries_conf)
     if conf is None:
         conf = confs[options.registries_conf] = _SafeConf(options.registries_conf)
+    conf.refuse_blocked(location.reference)
+    if client_factory is not None:
+        return client_factory(location.reference.registry, options)
     # One pooled connection per concurrent transfer, plus the manifest requests.
     return RegistryClient(location.reference.registry, options=options, conf=conf,
                           pool_size=max(10, parallel + 2))
@@ -136,7 +144,7 @@ def _platform(text):
 class _Stats(object):
     def __init__(self):
         self.lock = threading.Lock()
-        self.copied = self.skipped = self.mounted = self.bytes = 0
+        self.copied = self.skipped = self.mounted = self.foreign = self.bytes = 0
 
     def add(self, kind, count=0):
         with self.lock:
@@ -156,6 +164,11 @@ def _transfer_blobs(source, destination, blobs, parallel, stats):
     def transfer(blob):
         if cancel.is_set():
             raise _Cancelled('cancelled')
+        if blob.get('urls') and blob['kind'] == 'layer' and destination.keeps_foreign_layers:
+            # A foreign layer stays a reference to its URLs, as skopeo keeps it: nothing to upload, and the
+            # registry accepts the manifest without the blob.
+            stats.add('foreign')
+            return
         if destination.has_blob(blob):
             stats.add('skipped')
             return
@@ -223,6 +236,9 @@ def copy_image(src, dest, src_options, dest_options, multi_arch='system', platfo
                                   'media types); drop format or preserve_digests' % (changes[0][0], changes[0][1], fmt),
                                   changed_digests=['%s -> %s' % pair for pair in changes])
         target = destination.target_digest(plan)
+        if not check_mode:
+            # What an earlier, killed run left here goes, whether or not this run changes anything.
+            destination.remove_stale()
         current = destination.current_digest()
         changed = bool(force) or current != target
         if signatures is not None and signatures.prepare(source, destination, plan, dest_location):
@@ -261,7 +277,7 @@ def copy_image(src, dest, src_options, dest_options, multi_arch='system', platfo
         manifest_type=plan.top_media_type,
         instances=[image.digest for image in plan.images],
         stats=dict(blobs_copied=stats.copied, blobs_skipped=stats.skipped, blobs_mounted=stats.mounted,
-                   bytes_transferred=stats.bytes, seconds=round(time.time() - started, 3), requests=requests_made),
+                   blobs_foreign=stats.foreign, bytes_transferred=stats.bytes, seconds=round(time.time() - started, 3), requests=requests_made),
         diff=dict(before=(current or 'absent') + '\n', after=target + '\n',
                   before_header=str(dest_location), after_header=str(dest_location)),
     )

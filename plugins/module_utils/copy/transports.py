@@ -26,9 +26,24 @@ import errno
 import fcntl
 import os
 import shutil
+import stat
 import tarfile
 import tempfile
+import time
 import zlib
+
+try:
+    import requests
+    from urllib3.exceptions import HTTPError as _Urllib3Error
+    _FETCH_ERRORS = (requests.exceptions.RequestException, _Urllib3Error, IOError, OSError)
+except ImportError:  # the sanity import test runs without requests; modules check for it first
+    requests = None
+    _FETCH_ERRORS = (IOError, OSError)
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover - Python 2 (the sanity compile test)
+    from urlparse import urlsplit  # type: ignore
 
 from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
@@ -37,6 +52,10 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     ImageStoreError,
     InvalidReferenceError,
     NotFoundError,
+    RegistryError,
+    RegistryUnreachableError,
+    TLSError,
+    TransferError,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.copy.convert import dumps
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
@@ -49,6 +68,10 @@ OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
 DIR_VERSION = b'Directory Transport Version: 1.1\n'
 _GZIP_MAGIC = b'\x1f\x8b'
 _ZSTD_MAGIC = b'\x28\xb5\x2f\xfd'
+TMP_PREFIX = '.tmp-'
+# A temp file or staging directory that is still empty this young may be one a live run has just created and not
+# locked yet: left for a later run.
+_FRESH_SECONDS = 60
 
 # What the code below relies on in the documents of local stores (checked before use, so a wrong type is a message).
 _LAYOUT_DESCRIPTOR = documents.Object(required={'digest': str},
@@ -63,6 +86,10 @@ ARCHIVE_MANIFEST_SHAPE = documents.ListOf(documents.Object(
 
 def _hex(digest):
     return digest.partition(':')[2]
+
+
+def _after(msg):
+    return ' (the registry said: %s)' % msg if msg else ''
 
 
 def _io_error(action, path, exc):
@@ -144,11 +171,30 @@ def _makedirs(path):
         raise _io_error('create directory', path, exc)
 
 
+def _hold(fd):
+    """Lock ``fd`` for as long as it is open: the lock is what tells a live run's temp file from a dead run's.
+
+    The kernel drops it when the process dies, however it dies (kill -9, a timeout of the controller).
+    """
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def _temp_file(directory, prefix=TMP_PREFIX, suffix=''):
+    """(fd, path) of a new temp file in ``directory``, held (see _hold) until ``fd`` is closed."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=directory)
+    _hold(fd)
+    return fd, tmp
+
+
 def _write_file(path, chunks):
-    """Write ``chunks`` to a temp file next to ``path`` and rename it into place; returns the byte count."""
+    """Write ``chunks`` to a temp file next to ``path`` and rename it into place; returns the byte count.
+
+    The rename happens before the file is closed, while it is still held: a run cleaning up stale temp files never
+    takes one that is about to become a blob.
+    """
     directory = os.path.dirname(path) or '.'
     try:
-        fd, tmp = tempfile.mkstemp(prefix='.tmp-', dir=directory)
+        fd, tmp = _temp_file(directory)
     except (IOError, OSError) as exc:
         raise _io_error('write', path, exc)
     count = 0
@@ -158,14 +204,94 @@ def _write_file(path, chunks):
                 for chunk in chunks:
                     handle.write(chunk)
                     count += len(chunk)
-            os.chmod(tmp, 0o644)
-            os.rename(tmp, path)
+                handle.flush()
+                os.chmod(tmp, 0o644)
+                os.rename(tmp, path)
         except (IOError, OSError) as exc:
             raise _io_error('write', path, exc)
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
     return count
+
+
+def remove_stale(directory, prefixes):
+    """Remove the entries of ``directory`` named ``prefixes*`` that an earlier, dead run left; returns their names.
+
+    Only our own names, and only what no live run holds: a concurrent copy into the same layout keeps its lock on
+    every temp file and staging directory while it writes, so those are skipped. Symbolic links are never followed.
+    """
+    try:
+        names = os.listdir(directory)
+    except (IOError, OSError):
+        return []
+    removed = []
+    now = time.time()
+    for name in sorted(names):
+        if not name.startswith(prefixes):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            info = os.lstat(path)
+            if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+                continue
+            fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))
+        except (IOError, OSError):
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except (IOError, OSError):
+                continue  # a live run holds it
+            is_dir = stat.S_ISDIR(info.st_mode)
+            empty = not os.listdir(path) if is_dir else os.fstat(fd).st_size == 0
+            if empty and now - info.st_mtime < _FRESH_SECONDS:
+                continue
+            if is_dir:
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
+            removed.append(name)
+        except (IOError, OSError):
+            continue
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _undo_new_directory(root, created, written):
+    """After a failed copy into a directory this run ``created``: remove the files it ``written`` and the emptied directories.
+
+    Only what this run wrote goes, and a directory only once it is empty, so a concurrent copy into the same new
+    directory keeps its own files. In a directory that existed, blobs written by this run stay (unreferenced, reused
+    by the next copy): another copy may have found them there and referenced them meanwhile.
+    """
+    if os.path.abspath(root) not in created:
+        return
+    for path in written:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    for directory in reversed(created):
+        remove_stale(directory, (TMP_PREFIX,))
+        try:
+            os.rmdir(directory)
+        except OSError:
+            pass
+
+
+def _missing_dirs(path):
+    """The directories ``os.makedirs(path)`` would create, deepest last."""
+    missing = []
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        missing.insert(0, path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing
 
 
 def _check_dir_writable(directory, what):
@@ -180,6 +306,74 @@ def _check_dir_writable(directory, what):
     if not os.access(probe_dir or '.', os.W_OK | os.X_OK):
         raise ImageStoreError('cannot write %s: permission denied on %s; run as a user who may write there (become) '
                               'or choose another path' % (what, probe_dir), path=directory)
+
+
+def _foreign_response(url, options):
+    """The open 200 response for ``url``, or a one-line reason why not.
+
+    A foreign layer's URLs belong to someone else (a CDN, Microsoft's for Windows base images): the request goes out
+    on a session of its own that carries no registry credentials, and without ``trust_env`` so that no ~/.netrc
+    entry is attached to it or to a redirect either (proxies from the environment still apply).
+    """
+    if urlsplit(url).scheme not in ('http', 'https'):
+        return None, 'not an http(s) URL'
+    if requests is None:
+        return None, 'the Python library requests is not installed'
+    session = requests.Session()
+    session.trust_env = False
+    try:
+        response = session.get(url, stream=True, headers={'Accept-Encoding': 'identity'},
+                               proxies=requests.utils.get_environ_proxies(url),
+                               timeout=getattr(options, 'timeout', None) or 30.0,
+                               verify=bool(getattr(options, 'validate_certs', True)))
+    except _FETCH_ERRORS as exc:
+        session.close()
+        return None, type(exc).__name__
+    if response.status_code != 200:
+        response.close()
+        session.close()
+        return None, 'HTTP %d' % response.status_code
+    return response, None
+
+
+def _response_chunks(response, url, what):
+    try:
+        for chunk in response.raw.stream(CHUNK, decode_content=False):
+            yield chunk
+    except _FETCH_ERRORS as exc:
+        raise TransferError('download of %s from %s failed: %s' % (what, url, type(exc).__name__))
+    finally:
+        response.close()
+
+
+def foreign_blob_chunks(desc, where, options=None, fallback=None):
+    """A verified iterator over a foreign layer (a descriptor with ``urls``), fetched from the first URL that serves it.
+
+    ``fallback()``: the source's own copy of the blob, tried when no URL serves it (None: there is none).
+    """
+    what = 'foreign layer %s of %s' % (desc['digest'], where)
+    failures = []
+    for url in desc.get('urls') or []:
+        response, reason = _foreign_response(url, options)
+        if response is None:
+            failures.append('%s: %s' % (url, reason))
+            continue
+        for chunk in verified_chunks(_response_chunks(response, url, what), desc['digest'], desc.get('size'),
+                                     '%s from %s' % (what, url)):
+            yield chunk
+        return
+    message = '%s could be fetched from none of its URLs (%s)' % (what, '; '.join(failures) or 'none given')
+    if fallback is None:
+        raise NotFoundError(message)
+    try:
+        chunks = iter(fallback())
+        first = next(chunks, None)
+    except (NotFoundError, ImageStoreError) as err:
+        raise NotFoundError('%s, nor from %s: %s' % (message, where, err.msg))
+    if first is not None:
+        yield first
+        for chunk in chunks:
+            yield chunk
 
 
 class Source(object):
@@ -215,10 +409,17 @@ class Destination(object):
     """Where an image goes. Engine order: prepare, (check_writable, blobs, manifests, commit) unless nothing changes."""
 
     supports_index = True
+    # Whether a layer with ``urls`` (a foreign, non-distributable layer) stays a reference to those URLs, as
+    # containers/image keeps it for registries and OCI layouts; other destinations need its bytes.
+    keeps_foreign_layers = False
     client = None
 
     def __init__(self, location):
         self.location = location
+
+    def remove_stale(self):
+        """Remove the temp files and staging directories an earlier, killed run left for this target; their names."""
+        return []
 
     def manifest_format(self, fmt):
         """The format to write given the requested ``fmt`` (None = keep the source's)."""
@@ -276,6 +477,10 @@ class RegistrySource(Source):
         return self.client.get_manifest(self.repository, digest)
 
     def blob_chunks(self, desc):
+        if desc.get('urls'):
+            # As containers/image: a foreign layer comes from its URLs (the registry rarely holds it).
+            return foreign_blob_chunks(desc, self.location, self.client.options,
+                                       lambda: self.client.iter_blob(self.repository, desc['digest'], size=desc.get('size')))
         return self.client.iter_blob(self.repository, desc['digest'], size=desc.get('size'))
 
     def read_blob(self, desc, max_size=mf.MAX_CONFIG_SIZE):
@@ -283,6 +488,8 @@ class RegistrySource(Source):
 
 
 class RegistryDestination(Destination):
+    keeps_foreign_layers = True
+
     def __init__(self, location, client):
         super(RegistryDestination, self).__init__(location)
         self.client = client
@@ -308,28 +515,69 @@ class RegistryDestination(Destination):
         return self.client.mount_blob(self.repository, desc['digest'], source.repository)
 
     def put_blob(self, desc, open_chunks):
-        counted = {'bytes': 0}
+        counted = {'bytes': 0, 'verified': False}
 
         def open_stream():
             counted['bytes'] = 0
+            counted['verified'] = False
 
             def counting():
                 for chunk in open_chunks():
                     counted['bytes'] += len(chunk)
                     yield chunk
+                # The source's iterator ends only after its digest and size checks passed.
+                counted['verified'] = True
             return counting()
 
         # The chunks are verified by the source as they stream (and by the registry on the final PUT): the client
         # need not hash them a second time.
-        self.client.upload_blob(self.repository, desc['digest'], desc['size'], open_stream, verify=False)
+        try:
+            self.client.upload_blob(self.repository, desc['digest'], desc['size'], open_stream, verify=False)
+        except DigestMismatchError as err:
+            if not counted['verified']:
+                raise
+            # We sent exactly the verified bytes, so the registry judged something else: an upload it changed or
+            # lost during the copy (upload purging, a restart on other storage, a concurrent delete).
+            raise TransferError('registry %s rejected the upload of blob %s to %s although the %d bytes sent were verified '
+                                'against that digest and size on the way; the upload changed or vanished on the registry '
+                                'during the copy (upload purging, garbage collection, a concurrent push): run the copy '
+                                'again' % (self.client.registry, desc['digest'], self.repository, counted['bytes']),
+                                registry=self.client.registry, repository=self.repository, status=err.status,
+                                error_codes=err.details.get('error_codes'))
         return counted['bytes']
+
+    def _put(self, reference, raw, media_type, digest, foreign=False):
+        try:
+            self.client.put_manifest(self.repository, reference, raw, media_type)
+        except RegistryError as err:
+            if 'MANIFEST_BLOB_UNKNOWN' in (err.details.get('error_codes') or []) and not foreign:
+                raise TransferError('registry %s refused manifest %s of %s because a blob it references is missing, although '
+                                    'every blob was there or uploaded moments before: a concurrent delete or garbage '
+                                    'collection removed it during the copy; run the copy again%s'
+                                    % (self.client.registry, digest, self.repository, _after(err.msg)),
+                                    registry=self.client.registry, repository=self.repository, status=err.status)
+            if foreign and err.status in (400, 500):
+                raise TransferError('registry %s refused manifest %s of %s, which references a foreign layer by its URLs: '
+                                    'the registry may not accept such URLs (distribution: validation.manifests.urls.allow); '
+                                    'copy to a registry that does, or to dir:/docker-archive:, which fetch the layer%s'
+                                    % (self.client.registry, digest, self.repository, _after(err.msg)),
+                                    registry=self.client.registry, repository=self.repository, status=err.status)
+            # A lost answer (connection reset after the registry stored it): ask before calling the push failed.
+            if not isinstance(err, (RegistryUnreachableError, TransferError)) or isinstance(err, TLSError) or err.status:
+                raise
+            try:
+                stored = self.client.head_manifest(self.repository, reference)['digest']
+            except RegistryError:
+                raise err
+            if stored != digest:
+                raise
 
     def put_manifest(self, image):
         reference = self.reference.api_reference if image.is_top else image.digest
-        self.client.put_manifest(self.repository, reference, image.raw, image.media_type)
+        self._put(reference, image.raw, image.media_type, image.digest, foreign=any(layer.get('urls') for layer in image.layers))
 
     def put_index(self, raw, media_type, digest):
-        self.client.put_manifest(self.repository, self.reference.api_reference, raw, media_type)
+        self._put(self.reference.api_reference, raw, media_type, digest)
 
 
 # -- OCI image layout ------------------------------------------------------------------------------------------
@@ -427,7 +675,11 @@ class OCILayoutSource(Source):
         return parse_manifest(raw, media_type, expected_digest=digest, what='manifest %s in %s' % (digest, self.location))
 
     def blob_chunks(self, desc):
-        return verified_chunks(self.reader.chunks(_blob_name(desc['digest'])), desc['digest'], desc.get('size'),
+        name = _blob_name(desc['digest'])
+        if desc.get('urls') and not self.reader.exists(name):
+            # A layout written by a registry-or-OCI copy keeps foreign layers as references only.
+            return foreign_blob_chunks(desc, self.location)
+        return verified_chunks(self.reader.chunks(name), desc['digest'], desc.get('size'),
                                'blob %s in %s' % (desc['digest'], self.location))
 
 
@@ -446,12 +698,43 @@ def _locked_directory(path):
         os.close(fd)  # closing releases the flock
 
 
-class OCILayoutDestination(Destination):
+class _DirectoryDestination(Destination):
+    """A destination that is a directory of files (``root``); a failed copy into one it created removes it again."""
+
+    def __init__(self, location, root):
+        super(_DirectoryDestination, self).__init__(location)
+        self.root = root
+        self._created = []  # directories this run made, parents first
+        self._written = []  # files this run renamed into place
+
+    def _makedirs(self, path):
+        missing = _missing_dirs(path)
+        _makedirs(path)
+        self._created.extend(d for d in missing if d not in self._created)
+
+    def _write(self, path, chunks):
+        count = _write_file(path, chunks)
+        self._written.append(path)
+        return count
+
+    def abort(self):
+        _undo_new_directory(self.root, self._created, self._written)
+
+
+class OCILayoutDestination(_DirectoryDestination):
+    keeps_foreign_layers = True
+
     def __init__(self, location, root=None):
-        super(OCILayoutDestination, self).__init__(location)
-        self.root = root or location.path
+        super(OCILayoutDestination, self).__init__(location, root or location.path)
         self.image_ref = location.image_ref
         self._top = None
+
+    def remove_stale(self):
+        removed = []
+        blobs = os.path.join(self.root, 'blobs')
+        for directory in [self.root] + [os.path.join(blobs, a) for a in (sorted(os.listdir(blobs)) if os.path.isdir(blobs) else [])]:
+            removed.extend(os.path.join(directory, name) for name in remove_stale(directory, (TMP_PREFIX,)))
+        return removed
 
     def manifest_format(self, fmt):
         # An OCI layout lists OCI manifests and indexes only (podman ignores other descriptors), so Docker
@@ -478,7 +761,7 @@ class OCILayoutDestination(Destination):
         if os.path.exists(self.root) and not os.path.isdir(self.root):
             raise ImageStoreError('cannot write the OCI layout %s: it is not a directory' % self.root, path=self.root)
         _check_dir_writable(self.root, 'the OCI layout %s' % self.root)
-        _makedirs(os.path.join(self.root, 'blobs', 'sha256'))
+        self._makedirs(os.path.join(self.root, 'blobs', 'sha256'))
 
     def _path(self, digest):
         return os.path.join(self.root, *_blob_name(digest).split('/'))
@@ -489,8 +772,8 @@ class OCILayoutDestination(Destination):
 
     def put_blob(self, desc, open_chunks):
         path = self._path(desc['digest'])
-        _makedirs(os.path.dirname(path))
-        return _write_file(path, open_chunks())
+        self._makedirs(os.path.dirname(path))
+        return self._write(path, open_chunks())
 
     def put_manifest(self, image):
         self.put_blob({'digest': image.digest}, lambda: [image.raw])
@@ -527,8 +810,8 @@ class OCILayoutDestination(Destination):
             entries.append(desc)
         index['manifests'] = entries
         index.setdefault('schemaVersion', 2)
-        _write_file(os.path.join(self.root, 'oci-layout'), [OCI_LAYOUT])
-        _write_file(index_path, [dumps(index)])
+        self._write(os.path.join(self.root, 'oci-layout'), [OCI_LAYOUT])
+        self._write(index_path, [dumps(index)])
 
 
 # -- archives -------------------------------------------------------------------------------------------------
@@ -537,7 +820,7 @@ def _tar_directory(root, names, target):
     """Write the files ``names`` (relative to ``root``) into a new tar at ``target`` (temp file + rename)."""
     directory = os.path.dirname(os.path.abspath(target))
     try:
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(target), suffix='.tmp', dir=directory)
+        fd, tmp = _temp_file(directory, prefix=_archive_prefixes(target)[1])
     except (IOError, OSError) as exc:
         raise _io_error('write', target, exc)
     try:
@@ -561,8 +844,10 @@ def _tar_directory(root, names, target):
                         info.mode = 0o644
                         with open(path, 'rb') as src:
                             tar.addfile(info, src)
-            os.chmod(tmp, 0o644)
-            os.rename(tmp, target)
+                handle.flush()
+                # Renamed while still held (see _write_file).
+                os.chmod(tmp, 0o644)
+                os.rename(tmp, target)
         except (IOError, OSError) as exc:
             raise _io_error('write', target, exc)
     finally:
@@ -581,19 +866,32 @@ def _check_archive_target(path, what):
                               'choose another path' % (what, path), path=path)
 
 
+def _archive_prefixes(target):
+    """Name prefixes of an archive's staging directories and temp files, next to it."""
+    base = os.path.basename(target)
+    return ('.%s.stage-' % base, '.%s%s' % (base, TMP_PREFIX))
+
+
 class _StagedArchive(object):
-    """A staging directory next to the archive, removed after commit or failure."""
+    """A staging directory next to the archive, held (see _hold) while in use, removed after commit or failure."""
 
     def __init__(self, target, what):
         self.target = target
         self.what = what
         self.stage = None
+        self._fd = None
+
+    def remove_stale(self):
+        directory = os.path.dirname(os.path.abspath(self.target))
+        return [os.path.join(directory, name) for name in remove_stale(directory, _archive_prefixes(self.target))]
 
     def open(self):
         _check_archive_target(self.target, self.what)
         try:
-            self.stage = tempfile.mkdtemp(prefix='.%s.stage-' % os.path.basename(self.target),
+            self.stage = tempfile.mkdtemp(prefix=_archive_prefixes(self.target)[0],
                                           dir=os.path.dirname(os.path.abspath(self.target)))
+            self._fd = os.open(self.stage, os.O_RDONLY)
+            _hold(self._fd)
         except (IOError, OSError) as exc:
             raise _io_error('write', self.target, exc)
         return self.stage
@@ -602,12 +900,18 @@ class _StagedArchive(object):
         if self.stage and os.path.isdir(self.stage):
             shutil.rmtree(self.stage, ignore_errors=True)
         self.stage = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class OCIArchiveDestination(OCILayoutDestination):
     def __init__(self, location):
         super(OCIArchiveDestination, self).__init__(location, root=None)
         self.staged = _StagedArchive(location.path, 'the oci-archive')
+
+    def remove_stale(self):
+        return self.staged.remove_stale()
 
     def current_digest(self):
         if not os.path.isfile(self.location.path):
@@ -776,6 +1080,9 @@ class DockerArchiveDestination(Destination):
         self.diff_ids = {}
         self.item = None
 
+    def remove_stale(self):
+        return self.staged.remove_stale()
+
     def _existing_item(self):
         if not os.path.isfile(self.location.path):
             return None
@@ -873,10 +1180,12 @@ class DirSource(Source):
                                'blob %s in %s' % (desc['digest'], self.location))
 
 
-class DirDestination(Destination):
+class DirDestination(_DirectoryDestination):
     def __init__(self, location):
-        super(DirDestination, self).__init__(location)
-        self.root = location.path
+        super(DirDestination, self).__init__(location, location.path)
+
+    def remove_stale(self):
+        return [os.path.join(self.root, name) for name in remove_stale(self.root, (TMP_PREFIX,))]
 
     def current_digest(self):
         if not os.path.isfile(os.path.join(self.root, 'version')):
@@ -898,26 +1207,26 @@ class DirDestination(Destination):
                 raise ImageStoreError('refusing to write %s: the directory is not empty and holds no image (no version file)'
                                       % self.location, path=self.root)
         _check_dir_writable(self.root, str(self.location))
-        _makedirs(self.root)
-        # As containers/image does: a previous image's files go, so the directory holds exactly one image.
+        self._makedirs(self.root)
+        # As containers/image does: a previous image's files go, so the directory holds exactly one image. Temp
+        # files are another run's (remove_stale took the dead ones).
         for name in os.listdir(self.root):
             path = os.path.join(self.root, name)
-            if os.path.isfile(path) and not os.path.islink(path):
+            if os.path.isfile(path) and not os.path.islink(path) and not name.startswith(TMP_PREFIX):
                 os.unlink(path)
+        # First, as containers/image writes it: a run killed later leaves a directory the next run may overwrite.
+        self._write(os.path.join(self.root, 'version'), [DIR_VERSION])
 
     def has_blob(self, desc):
         path = os.path.join(self.root, _hex(desc['digest']))
         return os.path.isfile(path) and os.path.getsize(path) == desc.get('size')
 
     def put_blob(self, desc, open_chunks):
-        return _write_file(os.path.join(self.root, _hex(desc['digest'])), open_chunks())
+        return self._write(os.path.join(self.root, _hex(desc['digest'])), open_chunks())
 
     def put_manifest(self, image):
         name = 'manifest.json' if image.is_top else _hex(image.digest) + '.manifest.json'
-        _write_file(os.path.join(self.root, name), [image.raw])
+        self._write(os.path.join(self.root, name), [image.raw])
 
     def put_index(self, raw, media_type, digest):
-        _write_file(os.path.join(self.root, 'manifest.json'), [raw])
-
-    def commit(self, plan):
-        _write_file(os.path.join(self.root, 'version'), [DIR_VERSION])
+        self._write(os.path.join(self.root, 'manifest.json'), [raw])

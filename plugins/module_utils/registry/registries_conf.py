@@ -414,6 +414,13 @@ class RegistriesConf(object):
         entry = self.find_registry(name)
         return bool(entry and entry.blocked)
 
+    def refuse_blocked(self, name, entry=None):
+        """ConfigError when ``name`` matches a ``blocked = true`` entry (reads and writes alike, as containers/image)."""
+        entry = entry if entry is not None else self.find_registry(name)
+        if entry is not None and entry.blocked:
+            raise ConfigError("registry %s is blocked in registries.conf (prefix '%s' in %s)"
+                              % (_match_text(name).split('/', 1)[0], entry.prefix, entry.source), prefix=entry.prefix)
+
     def rewrite(self, name):
         """The name with the matching prefix replaced by the entry's ``location`` (pulls only, as in podman)."""
         text = _match_text(name)
@@ -432,9 +439,7 @@ class RegistriesConf(object):
         entry = self.find_registry(text)
         if entry is None:
             return [(text, False)]
-        if entry.blocked:
-            raise ConfigError("registry %s is blocked in registries.conf (prefix '%s' in %s)"
-                              % (text.split('/', 1)[0], entry.prefix, entry.source), prefix=entry.prefix)
+        self.refuse_blocked(text, entry)
         matched = _match_length(entry.prefix, text)
         rest = text[matched:]
         by_digest = '@' in text

@@ -23,6 +23,8 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     ImageStoreError,
     InvalidReferenceError,
     NotFoundError,
+    RegistryUnreachableError,
+    TransferError,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
 from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
@@ -169,15 +171,18 @@ def test_preserve_digests_refuses_before_writing(layout, tmp_path):
         run('oci:%s:v1' % layout['root'], 'oci:%s:x' % (tmp_path / 'o'), fmt='v2s2')
 
 
-def test_corrupt_blob_leaves_no_manifest(layout, tmp_path):
-    with open(os.path.join(layout['root'], 'index.json')) as f:
-        entry = json.load(f)['manifests'][0]
-    with open(os.path.join(layout['root'], 'blobs', 'sha256', entry['digest'].partition(':')[2]), 'rb') as f:
+def corrupt_last_layer(layout, manifest_digest):
+    """Overwrite four bytes of the last layer of the image ``manifest_digest`` in the layout."""
+    with open(os.path.join(layout['root'], 'blobs', 'sha256', manifest_digest.partition(':')[2]), 'rb') as f:
         manifest = json.loads(f.read())
-    victim = os.path.join(layout['root'], 'blobs', 'sha256', manifest['layers'][1]['digest'].partition(':')[2])
+    victim = os.path.join(layout['root'], 'blobs', 'sha256', manifest['layers'][-1]['digest'].partition(':')[2])
     with open(victim, 'r+b') as f:
         f.seek(20)
         f.write(b'\0\0\0\0')
+
+
+def test_corrupt_blob_leaves_no_manifest(layout, tmp_path):
+    corrupt_last_layer(layout, layout['v1'])
     with pytest.raises(DigestMismatchError):
         run('oci:%s:v1' % layout['root'], 'oci:%s:x' % (tmp_path / 'dest'))
     assert not os.path.exists(str(tmp_path / 'dest' / 'index.json'))
@@ -224,3 +229,200 @@ def test_verified_chunks():
         list(transports.verified_chunks([data], sha(b'y'), 100, 'blob'))
     with pytest.raises(DigestMismatchError):
         list(transports.verified_chunks([data], sha(data), 99, 'blob'))
+
+
+# -- nothing left behind ---------------------------------------------------------------------------------------------
+
+def _held_temp(directory, prefix=transports.TMP_PREFIX):
+    """A temp file as a live run holds it (its fd stays open and locked) with some bytes in it."""
+    fd, path = transports._temp_file(directory, prefix=prefix)  # pylint: disable=protected-access
+    os.write(fd, b'partial')
+    return fd, path
+
+
+def _dead_temp(directory, name, is_dir=False, age=0):
+    path = os.path.join(directory, name)
+    if is_dir:
+        os.makedirs(os.path.join(path, 'blobs'))
+    else:
+        with open(path, 'wb') as f:
+            f.write(b'partial blob of a killed run')
+    if age:
+        old = os.stat(path).st_mtime - age
+        os.utime(path, (old, old))
+    return path
+
+
+def test_remove_stale_takes_only_dead_runs_files(tmp_path):
+    directory = str(tmp_path)
+    dead = _dead_temp(directory, '.tmp-dead1')
+    dead_dir = _dead_temp(directory, '.a.tar.stage-dead', is_dir=True)
+    fresh_empty = os.path.join(directory, '.tmp-fresh')
+    open(fresh_empty, 'wb').close()
+    old_empty = _dead_temp(directory, '.tmp-oldempty', age=3600)
+    with open(old_empty, 'wb'):
+        pass
+    os.utime(old_empty, (os.stat(old_empty).st_mtime - 3600,) * 2)
+    other = _dead_temp(directory, 'tmp-not-ours')
+    os.symlink('/etc/hostname', os.path.join(directory, '.tmp-link'))
+    fd, live = _held_temp(directory)
+    try:
+        removed = transports.remove_stale(directory, (transports.TMP_PREFIX, '.a.tar.stage-'))
+        assert sorted(removed) == sorted(os.path.basename(p) for p in (dead, dead_dir, old_empty))
+        # a live run's file (locked), a just-created empty one, names that are not ours and links all stay
+        for path in (live, fresh_empty, other, os.path.join(directory, '.tmp-link')):
+            assert os.path.lexists(path), path
+    finally:
+        os.close(fd)
+    # once its run is gone, the file is stale
+    assert transports.remove_stale(directory, (transports.TMP_PREFIX,)) == [os.path.basename(live)]
+
+
+def test_a_run_removes_stale_files_of_its_target_even_without_change(layout, tmp_path):
+    src = 'oci:%s:v1' % layout['root']
+    dest = tmp_path / 'dest'
+    run(src, 'oci:%s:v1' % dest)
+    blobs = str(dest / 'blobs' / 'sha256')
+    leftovers = [_dead_temp(str(dest), '.tmp-index'), _dead_temp(blobs, '.tmp-blob')]
+    archive_dir = str(tmp_path)
+    leftovers += [_dead_temp(archive_dir, '.a.tar.stage-xyz', is_dir=True), _dead_temp(archive_dir, '.a.tar.tmp-xyz')]
+    fd, live = _held_temp(blobs)
+    try:
+        assert run(src, 'oci:%s:v1' % dest, check_mode=True)['changed'] is False
+        assert all(os.path.exists(p) for p in leftovers), 'check mode removed files'
+        assert run(src, 'oci:%s:v1' % dest)['changed'] is False
+        run(src, 'oci-archive:%s:x' % (tmp_path / 'a.tar'))
+        assert [p for p in leftovers if os.path.exists(p)] == []
+        assert os.path.exists(live)  # a concurrent copy's blob in progress
+    finally:
+        os.close(fd)
+    run(src, 'dir:%s' % (tmp_path / 'd'))
+    stale = _dead_temp(str(tmp_path / 'd'), '.tmp-dirblob')
+    run(src, 'dir:%s' % (tmp_path / 'd'))
+    assert not os.path.exists(stale)
+
+
+def test_temp_files_are_held_while_written(tmp_path):
+    """A concurrent cleaner finds every temp file of a running write locked, up to the rename."""
+    seen = []
+
+    def chunks():
+        for i in range(3):
+            names = [n for n in os.listdir(str(tmp_path)) if n.startswith(transports.TMP_PREFIX)]
+            seen.append((names, transports.remove_stale(str(tmp_path), (transports.TMP_PREFIX,))))
+            yield b'x' * (i + 1)
+
+    assert transports._write_file(str(tmp_path / 'blob'), chunks()) == 6  # pylint: disable=protected-access
+    assert all(len(names) == 1 and removed == [] for names, removed in seen), seen
+    with open(str(tmp_path / 'blob'), 'rb') as f:
+        assert f.read() == b'xxxxxx'
+
+
+@pytest.mark.parametrize('dest', ['oci:%s/new/layout:x', 'dir:%s/new/dir'])
+def test_failed_copy_into_a_new_directory_leaves_nothing(layout, tmp_path, dest):
+    # the last layer is corrupt: the config and the first layer are written before the copy fails
+    corrupt_last_layer(layout, layout['v1'])
+    with pytest.raises(DigestMismatchError):
+        run('oci:%s:v1' % layout['root'], dest % tmp_path, parallel=1)
+    assert not os.path.exists(str(tmp_path / 'new'))
+
+
+def test_failed_copy_into_an_existing_layout_keeps_it(layout, tmp_path):
+    dest = tmp_path / 'existing'
+    run('oci:%s:v1' % layout['root'], 'oci:%s:v1' % dest)
+    before = sorted(os.listdir(str(dest / 'blobs' / 'sha256')))
+    corrupt_last_layer(layout, layout['amd'])
+    with pytest.raises(DigestMismatchError):
+        run('oci:%s:multi' % layout['root'], 'oci:%s:other' % dest, platform='linux/amd64', parallel=1)
+    assert set(before) <= set(os.listdir(str(dest / 'blobs' / 'sha256')))
+    assert run('oci:%s:v1' % layout['root'], 'oci:%s:v1' % dest)['changed'] is False
+
+
+# -- registry races and lost answers -------------------------------------------------------------------------------
+
+class _Client(object):
+    """Just what RegistryDestination calls; each method does what the test sets."""
+
+    registry = 'registry.example:5000'
+
+    def __init__(self, upload=None, put=None, stored=None):
+        self._upload = upload
+        self._put = put
+        self.stored = stored
+        self.heads = 0
+
+    def upload_blob(self, repository, digest, size, open_stream, verify=True):
+        return self._upload(open_stream)
+
+    def put_manifest(self, repository, reference, raw, media_type):
+        return self._put()
+
+    def head_manifest(self, repository, reference, accept=None):
+        self.heads += 1
+        if self.stored is None:
+            raise NotFoundError('manifest not found', status=404)
+        return {'digest': self.stored}
+
+
+def _destination(client):
+    from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import parse_image_location
+    return transports.RegistryDestination(parse_image_location('docker://registry.example:5000/app:1'), client)
+
+
+class _Image(object):
+    is_top = True
+    raw = b'{}'
+    media_type = mf.OCI_MANIFEST
+    digest = sha(b'{}')
+    layers = []
+
+
+def test_registry_digest_complaint_after_verified_bytes_is_a_race_not_a_mismatch():
+    data = b'blob bytes'
+    desc = {'digest': sha(data), 'size': len(data)}
+
+    def rejects_after_reading(open_stream):
+        for dummy in open_stream():
+            pass
+        raise DigestMismatchError('registry rejected it: the content does not match its digest or size', status=400,
+                                  error_codes=['DIGEST_INVALID'])
+
+    dest = _destination(_Client(upload=rejects_after_reading))
+    with pytest.raises(TransferError) as info:
+        dest.put_blob(desc, lambda: transports.verified_chunks([data], desc['digest'], desc['size'], 'blob'))
+    assert 'does not match' not in info.value.msg and 'verified' in info.value.msg and 'run the copy again' in info.value.msg
+
+    # bytes that did not verify stay a mismatch
+    with pytest.raises(DigestMismatchError):
+        dest.put_blob(desc, lambda: transports.verified_chunks([b'other'], desc['digest'], desc['size'], 'blob'))
+
+
+def test_blob_vanished_before_the_manifest_put_is_named_a_race():
+    def missing_blob():
+        raise TransferError('registry answered HTTP 400 (MANIFEST_BLOB_UNKNOWN: blob unknown to registry)', status=400,
+                            error_codes=['MANIFEST_BLOB_UNKNOWN'])
+    with pytest.raises(TransferError) as info:
+        _destination(_Client(put=missing_blob)).put_manifest(_Image())
+    assert 'concurrent delete or garbage collection' in info.value.msg
+
+
+@pytest.mark.parametrize('stored,succeeds', [(sha(b'{}'), True), (sha(b'other'), False), (None, False)])
+def test_lost_manifest_put_answer_is_checked_with_a_head(stored, succeeds):
+    def reset():
+        raise RegistryUnreachableError('connection reset by peer')
+    client = _Client(put=reset, stored=stored)
+    if succeeds:
+        _destination(client).put_manifest(_Image())
+    else:
+        with pytest.raises(RegistryUnreachableError):
+            _destination(client).put_manifest(_Image())
+    assert client.heads == 1
+
+
+def test_a_refused_manifest_is_not_asked_about():
+    def refused():
+        raise TransferError('registry answered HTTP 400', status=400)
+    client = _Client(put=refused, stored=sha(b'{}'))
+    with pytest.raises(TransferError):
+        _destination(client).put_manifest(_Image())
+    assert client.heads == 0
