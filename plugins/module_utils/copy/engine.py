@@ -37,11 +37,13 @@ class _Cancelled(PodkitError):
 
 
 class _SafeConf(object):
-    """registries.conf for ``insecure``; a file that cannot be read here (no TOML parser) marks nothing insecure,
-    but a file that is broken (not valid TOML, too deep, unreadable, wrong types) fails the copy with its message.
+    """registries.conf for ``blocked`` and ``insecure``; a file that cannot be read here (no TOML parser) blocks
+    nothing and marks nothing insecure, but a file that is broken (not valid TOML, too deep, unreadable, wrong types)
+    fails the copy with its message.
 
-    Read on the first question only: a client whose options say ``insecure`` never asks, and parsing the files
-    (podman's shortnames.conf alone holds hundreds of aliases) costs more than a no-change copy's requests.
+    Read once for both sides, on the first question: the ``blocked`` check of a registry side, before its client
+    exists (parsing the files, podman's shortnames.conf alone holds hundreds of aliases, costs a few milliseconds;
+    local transports never ask).
     """
 
     def __init__(self, path):
@@ -55,7 +57,7 @@ class _SafeConf(object):
         self._loaded = True
 
     def refuse_blocked(self, reference):
-        """As image_info and skopeo: a registry marked ``blocked`` is neither read nor written."""
+        """As image_info and podman: a registry marked ``blocked`` is neither read nor written."""
         if not self._loaded:
             self._load()
         if self._conf is not None:
