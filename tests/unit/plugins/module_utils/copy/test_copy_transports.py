@@ -426,3 +426,34 @@ def test_a_refused_manifest_is_not_asked_about():
     with pytest.raises(TransferError):
         _destination(client).put_manifest(_Image())
     assert client.heads == 0
+
+
+# -- foreign layers ----------------------------------------------------------------------------------------------
+
+def _foreign_layout(root, urls):
+    """An OCI layout whose image has a non-distributable layer that only ``urls`` would hold (its blob is absent)."""
+    os.makedirs(os.path.join(root, 'blobs', 'sha256'))
+    base = gzip.compress(layer_tar('a.txt', b'base'), mtime=0)
+    foreign = gzip.compress(layer_tar('f.txt', b'foreign'), mtime=0)
+    config = json.dumps({'architecture': 'amd64', 'os': 'linux', 'rootfs': {'type': 'layers', 'diff_ids': []}}).encode()
+    manifest = json.dumps({'schemaVersion': 2, 'mediaType': mf.OCI_MANIFEST,
+                           'config': {'mediaType': mf.OCI_CONFIG, 'size': len(config), 'digest': put_blob(root, config)},
+                           'layers': [{'mediaType': mf.OCI_LAYER_GZIP, 'size': len(base), 'digest': put_blob(root, base)},
+                                      {'mediaType': mf.OCI_LAYER_NONDIST_GZIP, 'size': len(foreign), 'digest': sha(foreign),
+                                       'urls': urls}]}).encode()
+    put_blob(root, manifest)
+    write_index(root, [{'mediaType': mf.OCI_MANIFEST, 'digest': sha(manifest), 'size': len(manifest),
+                        'annotations': {transports.REF_NAME: 'w'}}])
+    return sha(manifest), sha(foreign)
+
+
+def test_foreign_layer_is_kept_by_a_layout_and_needed_by_dir(tmp_path):
+    digest, foreign = _foreign_layout(str(tmp_path / 'src'), ['ftp://cdn.example/layer', 'file:///etc/passwd'])
+    kept = run('oci:%s:w' % (tmp_path / 'src'), 'oci:%s:w' % (tmp_path / 'kept'))
+    assert kept['dest_digest'] == digest and kept['stats']['blobs_foreign'] == 1 and kept['stats']['blobs_copied'] == 2
+    assert not os.path.exists(str(tmp_path / 'kept' / 'blobs' / 'sha256' / foreign.partition(':')[2]))
+    # only http(s) URLs are fetched; neither of these is, and the layout has no copy: one message names them all
+    with pytest.raises(NotFoundError) as info:
+        run('oci:%s:w' % (tmp_path / 'src'), 'dir:%s' % (tmp_path / 'dir'))
+    assert 'ftp://cdn.example/layer: not an http(s) URL' in info.value.msg and 'file:///etc/passwd' in info.value.msg
+    assert not os.path.exists(str(tmp_path / 'dir'))
