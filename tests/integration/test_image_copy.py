@@ -595,8 +595,8 @@ def _src_args(image, no_auth):
     return dict(src_username=reg.username, src_password=reg.password, src_ca_cert=reg.ca_cert, auth_file=no_auth)
 
 
-def test_foreign_layer_stays_a_reference_for_registries_and_oci_layouts(run_module, foreign_image, start_registry, tmp_path,
-                                                                         no_auth):
+def test_foreign_layer_stays_a_reference_for_registries_and_oci_layouts(run_module, foreign_image, start_registry,
+                                                                        tmp_path, no_auth):
     dst = start_registry(extra_config=ALLOW_URLS)
     dest = 'docker://%s/kept/app:1' % dst.host
     args = dict(_src_args(foreign_image, no_auth), dest_insecure=True)
