@@ -457,3 +457,30 @@ def test_foreign_layer_is_kept_by_a_layout_and_needed_by_dir(tmp_path):
         run('oci:%s:w' % (tmp_path / 'src'), 'dir:%s' % (tmp_path / 'dir'))
     assert 'ftp://cdn.example/layer: not an http(s) URL' in info.value.msg and 'file:///etc/passwd' in info.value.msg
     assert not os.path.exists(str(tmp_path / 'dir'))
+
+
+def test_parallel_copies_into_one_layout_keep_every_name(layout, tmp_path):
+    import threading
+    dest = tmp_path / 'shared'
+    run('oci:%s:v1' % layout['root'], 'oci:%s:first' % dest)
+    names = ['n%d' % i for i in range(8)]
+    barrier = threading.Barrier(len(names))
+    errors = []
+
+    def copy_as(name):
+        barrier.wait()
+        try:
+            run('oci:%s:v1' % layout['root'], 'oci:%s:%s' % (dest, name), parallel=1)
+        except Exception as exc:  # pylint: disable=broad-except
+            errors.append(exc)
+
+    threads = [threading.Thread(target=copy_as, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with open(str(dest / 'index.json')) as f:
+        held = sorted(e['annotations'][transports.REF_NAME] for e in json.load(f)['manifests'])
+    assert held == sorted(names + ['first'])
+    assert [n for n in os.listdir(str(dest)) if n.startswith('.tmp-')] == []
