@@ -29,8 +29,8 @@ description:
     directory C(.NAME.stage-*) next to an archive) that the writing run holds locked; a later run into the same
     target removes those an earlier, killed run left (never one a concurrent run is still writing). A failed copy into
     an C(oci:) or C(dir:) directory that did not exist removes what it created. When the answer to the manifest
-    C(PUT) is lost (the connection resets after the registry stored it), a C(HEAD) decides: the task succeeds when
-    the destination holds the image.
+    C(PUT) is lost (the connection resets after the registry stored it), a C(HEAD) decides, and the task succeeds
+    when the destination holds the image.
   - Foreign layers (descriptors with C(urls), as in Windows base images; the Docker foreign and OCI
     non-distributable media types) are handled as C(skopeo copy) does. A registry or OCI layout destination keeps the
     descriptor as it is and does not receive the blob; a C(dir:) or C(docker-archive:) destination gets the blob,

@@ -338,8 +338,7 @@ def _foreign_response(url, options):
 
 def _response_chunks(response, url, what):
     try:
-        for chunk in response.raw.stream(CHUNK, decode_content=False):
-            yield chunk
+        yield from response.raw.stream(CHUNK, decode_content=False)
     except _FETCH_ERRORS as exc:
         raise TransferError('download of %s from %s failed: %s' % (what, url, type(exc).__name__))
     finally:
@@ -358,9 +357,8 @@ def foreign_blob_chunks(desc, where, options=None, fallback=None):
         if response is None:
             failures.append('%s: %s' % (url, reason))
             continue
-        for chunk in verified_chunks(_response_chunks(response, url, what), desc['digest'], desc.get('size'),
-                                     '%s from %s' % (what, url)):
-            yield chunk
+        yield from verified_chunks(_response_chunks(response, url, what), desc['digest'], desc.get('size'),
+                                   '%s from %s' % (what, url))
         return
     message = '%s could be fetched from none of its URLs (%s)' % (what, '; '.join(failures) or 'none given')
     if fallback is None:
@@ -372,8 +370,7 @@ def foreign_blob_chunks(desc, where, options=None, fallback=None):
         raise NotFoundError('%s, nor from %s: %s' % (message, where, err.msg))
     if first is not None:
         yield first
-        for chunk in chunks:
-            yield chunk
+        yield from chunks
 
 
 class Source(object):
