@@ -720,6 +720,7 @@ class _DirectoryDestination(Destination):
 
 class OCILayoutDestination(_DirectoryDestination):
     keeps_foreign_layers = True
+    shared = True  # other runs may write the same layout
 
     def __init__(self, location, root=None):
         super(OCILayoutDestination, self).__init__(location, root or location.path)
@@ -782,6 +783,9 @@ class OCILayoutDestination(_DirectoryDestination):
         self._top = {'mediaType': media_type, 'digest': digest, 'size': len(raw)}
 
     def commit(self, plan):
+        if not self.shared:
+            self._commit_index()
+            return
         with _locked_directory(self.root):
             self._commit_index()
 
@@ -903,6 +907,7 @@ class _StagedArchive(object):
 
 
 class OCIArchiveDestination(OCILayoutDestination):
+    shared = False  # the layout is this run's own staging directory (held by _StagedArchive already)
     def __init__(self, location):
         super(OCIArchiveDestination, self).__init__(location, root=None)
         self.staged = _StagedArchive(location.path, 'the oci-archive')
