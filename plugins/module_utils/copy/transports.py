@@ -908,6 +908,7 @@ class _StagedArchive(object):
 
 class OCIArchiveDestination(OCILayoutDestination):
     shared = False  # the layout is this run's own staging directory (held by _StagedArchive already)
+
     def __init__(self, location):
         super(OCIArchiveDestination, self).__init__(location, root=None)
         self.staged = _StagedArchive(location.path, 'the oci-archive')
