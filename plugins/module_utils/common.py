@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: podkit.containers contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The module boundary (internal; no stable API): shared argument specs, the check
-for third-party libraries, and the one place where core errors become fail_json.
+"""The module boundary (internal; no stable API): shared argument specs and the one place that merges them
+(module_kwargs), the check for third-party libraries, the run_command callables handed to the core, and the one place
+where core results become exit_json (their warnings module.warn) and core errors fail_json.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,7 +34,48 @@ AUTH_ARGSPEC = dict(
 
 
 # The container spec of container_state and systemd_generate is not here: its argument spec comes from its table
-# (lifecycle.spec.argument_spec()), which only those two modules ship.
+# (lifecycle.spec.argument_spec(), handed on by their use cases), which only those two modules ship.
+
+
+# The signature verification of a pull (doc fragment: podkit.containers.signatures): image_pull and container_state.
+SIGNATURES_ARGSPEC = dict(
+    signature_policy=dict(type='path'),
+    registries_d=dict(type='path'),
+)
+
+
+# The shared option groups a module hands to module_kwargs(): (argument spec, required_together), so that no
+# module repeats them. A group without constraints may be a plain argument spec (the container spec's table).
+AUTH_OPTIONS = (AUTH_ARGSPEC, [('username', 'password'), ('client_cert', 'client_key')])
+SIGNATURE_OPTIONS = (SIGNATURES_ARGSPEC, [])
+
+
+def module_kwargs(options, groups=(), required_together=(), **constraints):
+    """AnsibleModule's keyword arguments: the module's own ``options`` merged with the shared option ``groups``
+    (AUTH_OPTIONS, ...), the groups' required_together followed by the module's own, its other constraints
+    (``mutually_exclusive=[...]`` etc.) as given; check mode is supported. An option defined twice is a bug: ValueError.
+    """
+    spec = dict(options)
+    together = []
+    for group in groups:
+        group, group_together = (group, ()) if isinstance(group, dict) else group
+        twice = sorted(set(spec) & set(group))
+        if twice:
+            raise ValueError('options defined twice: %s' % ', '.join(twice))
+        spec.update(group)
+        together.extend(group_together)
+    together.extend(required_together)
+    return dict(argument_spec=spec, supports_check_mode=True, required_together=together or None, **constraints)
+
+
+def command_runner(module, binary=False):
+    """``run(argv, data=None, env=None) -> (rc, out, err)`` for the core: module.run_command that leaves the return
+    code to the caller; ``binary`` keeps stdin/stdout as bytes (gpg, signatures)."""
+    extra = dict(binary_data=True, encoding=None) if binary else {}
+
+    def run(argv, data=None, env=None):
+        return module.run_command(argv, data=data, environ_update=env, check_rc=False, **extra)
+    return run
 
 
 def registry_options(params, prefix=''):
@@ -54,16 +96,16 @@ def require_registry_libs(module, jsonschema_needed=True):
 
 
 def run_module(module, func, *args, **kwargs):
-    """Call the core once and finish the task: a result dict becomes exit_json (its ``warnings`` go to module.warn),
-    a PodkitError fail_json.
+    """Call the core once and finish the task: a result dict becomes exit_json, a PodkitError fail_json.
 
+    The core reports warnings (something it could not read, a deprecated option) as a ``warnings`` list in its result:
+    each goes to module.warn, so Ansible shows it, and the key leaves the result.
     Anything else is a bug in this collection and is left to raise, so its traceback reaches the user.
     """
     try:
         result = func(*args, **kwargs)
     except PodkitError as err:
         module.fail_json(msg=err.msg, **err.details)
-    # The core reports what the user should know but that does not fail the task in ``warnings``.
     for warning in result.pop('warnings', None) or ():
         module.warn(warning)
     module.exit_json(**result)

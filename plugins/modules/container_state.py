@@ -276,59 +276,29 @@ from ansible.module_utils.basic import AnsibleModule
 gc.freeze()
 
 from ansible_collections.podkit.containers.plugins.module_utils.common import (
-    AUTH_ARGSPEC, registry_options, require_registry_libs, run_module,
+    AUTH_OPTIONS, SIGNATURE_OPTIONS, command_runner, module_kwargs, require_registry_libs, run_module,
 )
-from ansible_collections.podkit.containers.plugins.module_utils.usecases.container_state import ContainerManager
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import argument_spec as container_spec_argspec
+from ansible_collections.podkit.containers.plugins.module_utils.usecases.container_state import DESIRED_STATES, PULL_POLICIES, container_spec_argspec, run
 
 
 def main():
-    argument_spec = dict(
+    # Credentials and TLS for pulls: the same options, handed to podman the same way, as image_pull.
+    module = AnsibleModule(**module_kwargs(dict(
         name=dict(type='str', required=True),
         image=dict(type='str'),
-        state=dict(type='str', default='started', choices=['present', 'started', 'stopped', 'paused', 'restarted', 'absent']),
+        state=dict(type='str', default='started', choices=list(DESIRED_STATES)),
         restart_policy=dict(type='str'),
-        pull=dict(type='str', default='missing', choices=['missing', 'newer', 'always', 'never']),
+        pull=dict(type='str', default='missing', choices=list(PULL_POLICIES)),
         platform=dict(type='str'),
         recreate=dict(type='bool', default=False),
         force_kill=dict(type='bool', default=False),
         force=dict(type='bool', default=False),
         executable=dict(type='str', default='podman'),
-        signature_policy=dict(type='path'),
-        registries_d=dict(type='path'),
-    )
-    argument_spec.update(container_spec_argspec())
-    # Credentials and TLS for pulls: the same options, handed to podman the same way, as image_pull.
-    argument_spec.update(AUTH_ARGSPEC)
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        required_if=[('state', state, ['image']) for state in ('present', 'started', 'stopped', 'paused', 'restarted')],
-        required_together=[('username', 'password'), ('client_cert', 'client_key')],
-        supports_check_mode=True,
-    )
-
-    def run_command(argv, data=None, env=None):
-        return module.run_command(argv, data=data, environ_update=env, check_rc=False)
-
+    ), groups=(container_spec_argspec(), AUTH_OPTIONS, SIGNATURE_OPTIONS),
+        required_if=[('state', state, ['image']) for state in DESIRED_STATES if state != 'absent']))
     if module.params['pull'] == 'newer':
         require_registry_libs(module, jsonschema_needed=False)
-
-    def run_binary(argv, data=None, env=None):
-        return module.run_command(argv, data=data, binary_data=True, environ_update=env, encoding=None, check_rc=False)
-
-    def puller_factory():
-        # Imported here: the registry core costs a no-op run measurable time (docs/performance.md); only a pull
-        # or pull: newer needs it.
-        from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import ContainerPull
-        signatures = dict(policy=module.params['signature_policy'], registries_d=module.params['registries_d'], run_command=run_binary)
-        return ContainerPull(registry_options(module.params), platform=module.params['platform'], signatures=signatures)
-
-    def apply():
-        engine = PodmanEngine(run_command, executable=module.params['executable'])
-        return ContainerManager(engine, module.params, check_mode=module.check_mode, puller_factory=puller_factory).apply()
-
-    run_module(module, apply)
+    run_module(module, run, module.params, command_runner(module), command_runner(module, binary=True), check_mode=module.check_mode)
 
 
 if __name__ == '__main__':

@@ -407,13 +407,14 @@ from ansible.module_utils.basic import AnsibleModule
 # collector while podkit's module_utils are compiled and run (~15-20 ms per task, docs/performance.md).
 gc.freeze()
 
-from ansible_collections.podkit.containers.plugins.module_utils.common import registry_options, require_registry_libs, run_module
-from ansible_collections.podkit.containers.plugins.module_utils.copy.engine import copy_image
-from ansible_collections.podkit.containers.plugins.module_utils.signatures.copying import CopySignatures
+from ansible_collections.podkit.containers.plugins.module_utils.common import (
+    command_runner, module_kwargs, require_registry_libs, run_module,
+)
+from ansible_collections.podkit.containers.plugins.module_utils.usecases.image_copy import run
 
 
 def main():
-    argument_spec = dict(
+    module = AnsibleModule(**module_kwargs(dict(
         src=dict(type='str', required=True),
         dest=dict(type='str', required=True),
         multi_arch=dict(type='str', default='system', choices=['system', 'all', 'index-only']),
@@ -443,28 +444,10 @@ def main():
         remove_signatures=dict(type='bool', default=False),
         registries_d=dict(type='path'),
         gpg_home=dict(type='path'),
-    )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        required_together=[('src_username', 'src_password'), ('dest_username', 'dest_password')],
-        mutually_exclusive=[('sign_by', 'sign_by_sigstore_private_key')],
-        supports_check_mode=True,
-    )
+    ), required_together=[('src_username', 'src_password'), ('dest_username', 'dest_password')],
+        mutually_exclusive=[('sign_by', 'sign_by_sigstore_private_key')]))
     require_registry_libs(module)
-    params = module.params
-
-    def run_command(argv, data=None, env=None):
-        return module.run_command(argv, data=data, binary_data=True, environ_update=env, encoding=None, check_rc=False)
-
-    signatures = CopySignatures(run_command=run_command, sign_by=params['sign_by'], passphrase_file=params['sign_passphrase_file'],
-                                sigstore_key=params['sign_by_sigstore_private_key'], sign_identity=params['sign_identity'],
-                                remove_signatures=params['remove_signatures'], registries_d=params['registries_d'],
-                                gpg_home=params['gpg_home'])
-    run_module(module, copy_image, params['src'], params['dest'],
-               registry_options(params, prefix='src_'), registry_options(params, prefix='dest_'),
-               multi_arch=params['multi_arch'], platform=params['platform'], fmt=params['format'],
-               preserve_digests=params['preserve_digests'], parallel=params['parallel'], force=params['force'],
-               check_mode=module.check_mode, signatures=signatures)
+    run_module(module, run, module.params, command_runner(module, binary=True), check_mode=module.check_mode)
 
 
 if __name__ == '__main__':

@@ -295,25 +295,19 @@ from ansible.module_utils.basic import AnsibleModule
 gc.freeze()
 
 from ansible_collections.podkit.containers.plugins.module_utils.common import (
-    AUTH_ARGSPEC, registry_options, require_registry_libs, run_module,
+    AUTH_OPTIONS, module_kwargs, registry_options, require_registry_libs, run_module,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.usecases.image_info import inspect_image
 
 
 def main():
-    argument_spec = dict(AUTH_ARGSPEC)
-    argument_spec.update(
+    module = AnsibleModule(**module_kwargs(dict(
         name=dict(type='str', required=True),
         platform=dict(type='str'),
         raw=dict(type='bool', default=False),
         tags=dict(type='bool', default=True),
         registries_d=dict(type='path'),
-    )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        required_together=[('username', 'password'), ('client_cert', 'client_key')],
-        supports_check_mode=True,
-    )
+    ), groups=(AUTH_OPTIONS,)))
     require_registry_libs(module)
     params = module.params
     run_module(module, inspect_image, params['name'], registry_options(params),

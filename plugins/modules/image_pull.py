@@ -230,16 +230,13 @@ from ansible.module_utils.basic import AnsibleModule
 gc.freeze()
 
 from ansible_collections.podkit.containers.plugins.module_utils.common import (
-    AUTH_ARGSPEC, registry_options, require_registry_libs, run_module,
+    AUTH_OPTIONS, SIGNATURE_OPTIONS, command_runner, module_kwargs, require_registry_libs, run_module,
 )
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import POLICIES
-from ansible_collections.podkit.containers.plugins.module_utils.usecases.image_pull import pull_image
+from ansible_collections.podkit.containers.plugins.module_utils.usecases.image_pull import POLICIES, run
 
 
 def main():
-    argument_spec = dict(AUTH_ARGSPEC)
-    argument_spec.update(
+    module = AnsibleModule(**module_kwargs(dict(
         name=dict(type='str', required=True),
         tag=dict(type='str'),
         digest=dict(type='str'),
@@ -247,31 +244,9 @@ def main():
         policy=dict(type='str', default='newer', choices=list(POLICIES)),
         dest=dict(type='str'),
         executable=dict(type='str', default='podman'),
-        signature_policy=dict(type='path'),
-        registries_d=dict(type='path'),
-    )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=[('tag', 'digest')],
-        required_together=[('username', 'password'), ('client_cert', 'client_key')],
-        supports_check_mode=True,
-    )
+    ), groups=(AUTH_OPTIONS, SIGNATURE_OPTIONS), mutually_exclusive=[('tag', 'digest')]))
     require_registry_libs(module)
-    params = module.params
-
-    def run_command(argv, data=None, env=None):
-        return module.run_command(argv, data=data, environ_update=env, check_rc=False)
-
-    def engine_factory():
-        return PodmanEngine(run_command, executable=params['executable'])
-
-    def run_binary(argv, data=None, env=None):
-        return module.run_command(argv, data=data, binary_data=True, environ_update=env, encoding=None, check_rc=False)
-
-    signatures = dict(policy=params['signature_policy'], registries_d=params['registries_d'], run_command=run_binary)
-    run_module(module, pull_image, params['name'], registry_options(params), engine_factory=engine_factory,
-               tag=params['tag'], digest=params['digest'], platform=params['platform'], policy=params['policy'],
-               dest=params['dest'], check_mode=module.check_mode, signatures=signatures)
+    run_module(module, run, module.params, command_runner(module), command_runner(module, binary=True), check_mode=module.check_mode)
 
 
 if __name__ == '__main__':

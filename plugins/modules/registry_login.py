@@ -123,23 +123,16 @@ from ansible.module_utils.basic import AnsibleModule
 gc.freeze()
 
 from ansible_collections.podkit.containers.plugins.module_utils.common import (
-    AUTH_ARGSPEC, registry_options, require_registry_libs, run_module,
+    AUTH_OPTIONS, module_kwargs, registry_options, require_registry_libs, run_module,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.usecases.registry_login import apply_login
 
 
 def main():
-    argument_spec = dict(AUTH_ARGSPEC)
-    argument_spec.update(
+    module = AnsibleModule(**module_kwargs(dict(
         registry=dict(type='str', required=True),
         state=dict(type='str', default='present', choices=['present', 'absent']),
-    )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        required_if=[('state', 'present', ('username', 'password'))],
-        required_together=[('client_cert', 'client_key')],
-        supports_check_mode=True,
-    )
+    ), groups=(AUTH_OPTIONS,), required_if=[('state', 'present', ('username', 'password'))]))
     require_registry_libs(module, jsonschema_needed=False)
     params = module.params
     run_module(module, apply_login, params['registry'], registry_options(params),

@@ -258,13 +258,12 @@ from ansible.module_utils.basic import AnsibleModule
 # collector while podkit's module_utils are compiled and run (~15-20 ms per task, docs/performance.md).
 gc.freeze()
 
-from ansible_collections.podkit.containers.plugins.module_utils.common import run_module
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import argument_spec as container_spec_argspec
-from ansible_collections.podkit.containers.plugins.module_utils.usecases.systemd_generate import generate
+from ansible_collections.podkit.containers.plugins.module_utils.common import module_kwargs, run_module
+from ansible_collections.podkit.containers.plugins.module_utils.usecases.systemd_generate import container_spec_argspec, generate
 
 
 def main():
-    argument_spec = dict(
+    module = AnsibleModule(**module_kwargs(dict(
         name=dict(type='str', required=True),
         image=dict(type='str'),
         state=dict(type='str', default='present', choices=['present', 'absent']),
@@ -282,12 +281,7 @@ def main():
         auth_file=dict(type='path'),
         daemon_reload=dict(type='bool', default=True),
         executable=dict(type='str', default='podman'),
-    )
-    argument_spec.update(container_spec_argspec())
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-    )
+    ), groups=(container_spec_argspec(),)))
 
     def run(argv, environ_update):
         return module.run_command(argv, environ_update=environ_update or None)

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: podkit.containers contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""image_pull's core, and container_state's pulls (ContainerPull) (internal; no stable API).
+"""The pull into local storage of image_pull and container_state (internal; no stable API): PodmanPull, and the
+names, local-image and decision helpers image_pull's use case builds its decision from.
 
-Whether to pull is decided here, in Python: the registry is asked for the tag's current digest with one
+Whether to pull is decided in Python: the registry is asked for the tag's current digest with one
 HEAD per place tried, and that digest is looked up in the local image's RepoDigests for the repository.
 The pull itself is podman's (``PodmanEngine.pull``), with credentials in a private temporary auth file and
 a CA in a temporary cert dir, so no secret ever reaches argv.
@@ -46,7 +47,6 @@ from ansible_collections.podkit.containers.plugins.module_utils.registry.referen
 from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import load_registries_conf
 
 POLICIES = ('missing', 'newer', 'always')
-TO_BE_PULLED = '(to be pulled)'
 
 Decision = collections.namedtuple('Decision', ['pull', 'change'])
 Decision.__doc__ = """``pull``: run a pull; ``change``: the local image for the name is expected to change."""
@@ -137,22 +137,6 @@ def is_current(remote_digest, inspect, name, wanted=None):
     if inspect is None or not remote_digest:
         return False
     return remote_digest in repo_digests(inspect, name) and platform_matches(inspect, wanted)
-
-
-def image_summary(inspect, name, remote_digest=None):
-    """RV(image) of image_pull; ``digest`` is the registry's digest when the image is known by it, else podman's Digest."""
-    if not inspect:
-        return {}
-    digests = repo_digests(inspect, name)
-    digest = remote_digest if remote_digest in digests else inspect.get('Digest')
-    return {
-        'id': inspect.get('Id'),
-        'digest': digest,
-        'repo_digests': list(inspect.get('RepoDigests') or []),
-        'repo_tags': list(inspect.get('RepoTags') or []),
-        'os': inspect.get('Os'),
-        'architecture': inspect.get('Architecture'),
-    }
 
 
 # -- the decision ----------------------------------------------------------------------------------
@@ -306,6 +290,12 @@ def podman_env(options):
 
 # -- signatures ------------------------------------------------------------------------------------
 
+def signature_settings(params, run_binary):
+    """The ``signatures`` dict of PodmanPull from the module options of the signatures doc fragment; ``run_binary`` is
+    a binary run_command for gpg."""
+    return dict(policy=params.get('signature_policy'), registries_d=params.get('registries_d'), run_command=run_binary)
+
+
 def signature_policy(signatures):
     """The containers-policy.json(5) a task applies (``signatures``: dict(policy=path or None, ...)), or None: with
     ``signatures`` None, or without a policy path and without a default policy file."""
@@ -335,157 +325,19 @@ def verify_signatures(signatures, policy, asked, digest, pool, options):
 
 # -- the pull --------------------------------------------------------------------------------------
 
-class ImagePull(object):
-    """One image_pull task. ``engine_factory()`` returns a PodmanEngine (called only when local storage is used).
-
-    ``signatures``: dict(policy=path or None, registries_d=path or None, run_command=binary run_command for gpg) to
-    verify signatures as containers-policy.json(5) requires before anything is pulled; None skips verification.
-    """
-
-    def __init__(self, options, engine_factory=None, client_factory=None, conf=None, signatures=None):
-        self.options = options
-        self.engine_factory = engine_factory
-        self.conf = conf if conf is not None else load_registries_conf(options.registries_conf)
-        self.pool = ClientPool(options, conf=self.conf, client_factory=client_factory)
-        self.signatures = signatures
-        self.verified = None
-
-    def _verify(self, asked, digest):
-        """True when the policy needs signatures for ``asked`` (they were verified for ``digest``); SignatureError
-        when they do not satisfy it. Runs before anything reaches local storage."""
-        accepted = verify_signatures(self.signatures, signature_policy(self.signatures), asked, digest, self.pool, self.options)
-        if accepted is None:
-            return False
-        self.verified = accepted
-        return True
-
-    def candidates(self, name, tag, digest, policy):
-        """(candidates, resolution method) for the asked name; validates the policy first."""
-        decide(policy, True, True)
-        return candidates_for(image_text(name, tag, digest), self.conf)
-
-    def run(self, name, tag=None, digest=None, platform=None, policy='newer', check_mode=False):
-        """The image_pull result for ``name`` pulled into local container storage (by podman)."""
-        candidates, method = self.candidates(name, tag, digest, policy)
-        return self._to_storage(candidates, method, wanted_platform(platform), platform, policy, check_mode)
-
-    def _to_storage(self, candidates, method, wanted, platform, policy, check_mode):
-        engine = self.engine_factory()
-        # One name, no digest, a policy that asks the registry whatever local storage holds: the HEAD runs while
-        # podman starts and inspects (~30 ms), instead of after it.
-        ahead = None
-        if len(candidates) == 1 and not candidates[0][0].digest and policy != 'missing':
-            ahead = HeadAhead(candidates, self.pool)
-        asked, local = candidates[0][0], None
-        for candidate, dummy in candidates:
-            local = engine.inspect_image(local_name_of(candidate))
-            if local is not None:
-                asked = candidate
-                break
-        pinned_current = bool(local is not None and asked.digest and asked.digest in repo_digests(local, asked.name)
-                              and platform_matches(local, wanted))
-        remote_digest = asked.digest if pinned_current else None
-        current = True if pinned_current else None
-        descriptor = None
-        if needs_registry(policy, local is not None, pinned_current):
-            if local is not None:
-                # The image was found under this name: ask for that name only, as podman would pull it.
-                candidates = [c for c in candidates if c[0] == asked]
-            asked, descriptor = ahead.result() if ahead is not None else head_first(candidates, self.pool)
-            remote_digest = descriptor['digest']
-            current = is_current(remote_digest, local, asked.name, wanted)
-        decision = decide(policy, local is not None, current)
-        if decision.pull and descriptor is not None:
-            refuse_artifact(candidates, asked, descriptor, self.pool)
-        local_name = local_name_of(asked)
-        before = image_summary(local, asked.name, remote_digest)
-        result = {
-            'changed': decision.change,
-            'pulled': False,
-            'pull_needed': decision.pull,
-            'policy': policy,
-            'resolved_name': local_name,
-            'remote_digest': remote_digest,
-            'local_digest_before': before.get('digest'),
-            'image': before,
-        }
-        if method:
-            result['resolved_from'] = method
-        after = before
-        by_digest = decision.pull and remote_digest and self._verify(asked, remote_digest)
-        if by_digest:
-            result['signatures'] = self.verified
-        if decision.pull and not check_mode:
-            # Verified signatures cover one digest: pull exactly that, so podman cannot fetch anything else.
-            pull_name = '%s@%s' % (asked.name, remote_digest) if by_digest else local_name
-            with podman_auth(self.options, asked.registry) as auth:
-                engine.pull(pull_name, auth_file=auth['auth_file'], tls_verify=auth['tls_verify'], platform=platform,
-                            cert_dir=auth['cert_dir'], env=podman_env(self.options))
-            if by_digest and pull_name != local_name:
-                engine.tag(pull_name, local_name)
-            pulled = engine.inspect_image(local_name)
-            if pulled is None:
-                raise PodmanError('podman pulled %s but the image is not in local storage afterwards' % local_name)
-            after = image_summary(pulled, asked.name, remote_digest)
-            if policy == 'always':
-                changed = before.get('id') != after.get('id')
-            else:
-                changed = (before.get('id'), sorted(repo_digests(local, asked.name))) != \
-                    (after.get('id'), sorted(repo_digests(pulled, asked.name)))
-            result.update(changed=changed, pulled=True, image=after)
-        elif decision.change:
-            after = {'id': TO_BE_PULLED, 'digest': remote_digest}
-        result['diff'] = {
-            'before': {'name': local_name, 'id': before.get('id'), 'digest': before.get('digest')},
-            'after': {'name': local_name, 'id': after.get('id'), 'digest': after.get('digest')},
-        }
-        return result
+Fetched = collections.namedtuple('Fetched', ['image', 'signatures'])
+Fetched.__doc__ = """``image``: the inspect object after the pull (None in check mode); ``signatures``: the accepted
+signatures when the policy required them (the pull was by digest), else None."""
 
 
-# -- container_state ---------------------------------------------------------------------------------
-
-def _remote_state(image, local_image, options, wanted, conf, pool):
-    """(current, asked Reference, the registry's digest or None when it was not asked) for container_state."""
-    candidates, dummy = candidates_for(image_text(image), conf)
-    tags = set(local_image.get('RepoTags') or [])
-    digests = set(local_image.get('RepoDigests') or [])
-    # A short name: the candidate the local image is stored under is the one podman resolved it to.
-    for candidate, sources in candidates:
-        if local_name_of(candidate) in tags or local_name_of(candidate) in digests:
-            candidates = [(candidate, sources)]
-            break
-    asked = candidates[0][0]
-    if asked.digest:
-        return asked.digest in repo_digests(local_image, asked.name) and platform_matches(local_image, wanted), asked, None
-    asked, descriptor = head_first(candidates, pool)
-    return is_current(descriptor['digest'], local_image, asked.name, wanted), asked, descriptor['digest']
-
-
-def image_is_current(image, local_image, options, platform=None, client_factory=None, conf=None, pool=None):
-    """True when ``local_image`` (its ``podman image inspect`` object) is what the registry serves for ``image`` now.
-
-    One HEAD (per search registry or mirror tried); a pinned digest already in RepoDigests needs none.
-    """
-    if local_image is None:
-        return False
-    if conf is None:
-        conf = load_registries_conf(options.registries_conf)
-    pool = pool or ClientPool(options, conf=conf, client_factory=client_factory)
-    return _remote_state(image, local_image, options, wanted_platform(platform), conf, pool)[0]
-
-
-def image_resolver(options, platform=None, client_factory=None, conf=None):
-    """A ContainerManager ``image_resolver``: ``(image, local_image) -> True`` when the registry has a newer image."""
-    return ContainerPull(options, platform=platform, client_factory=client_factory, conf=conf).behind
-
-
-class ContainerPull(object):
-    """container_state's pulls, done the image_pull way: ``behind`` answers ``pull: newer`` (one HEAD), ``verify``
-    checks the signature policy before anything reaches local storage (check mode too), ``pull`` runs podman with
-    credentials in a private auth file and, for a verified image, pulls ``name@digest`` and tags it with the name.
+class PodmanPull(object):
+    """The one pull into local storage, for image_pull and container_state (``fetch``): the signature policy is checked
+    against the registry's digest (in check mode too), then podman pulls with credentials in a private temporary auth
+    file -- a verified image as ``name@digest``, tagged with the name afterwards -- and the image is inspected.
 
     ``signatures``: dict(policy=path or None, registries_d=path or None, run_command=binary run_command for gpg), or
-    None to verify nothing. The registries.conf and the registry clients are made on first use.
+    None to verify nothing. registries.conf and the registry clients are made on first use, so a pull that asks the
+    registry nothing loads neither.
     """
 
     def __init__(self, options, platform=None, signatures=None, client_factory=None, conf=None):
@@ -495,6 +347,7 @@ class ContainerPull(object):
         self.client_factory = client_factory
         self._conf = conf
         self._pool = None
+        self._policy = None
         self._remote = {}
 
     @property
@@ -509,53 +362,83 @@ class ContainerPull(object):
             self._pool = ClientPool(self.options, conf=self.conf, client_factory=self.client_factory)
         return self._pool
 
+    def policy(self):
+        if self._policy is None:
+            self._policy = (signature_policy(self.signatures),)
+        return self._policy[0]
+
     def behind(self, image, local_image):
-        """True when the registry serves something else for ``image`` than ``local_image`` (an inspect object)."""
+        """True when the registry serves something else for ``image`` than ``local_image`` (an inspect object): one HEAD
+        (per search registry or mirror tried); a pinned digest already in RepoDigests needs none."""
         if local_image is None:
             return True
-        current, asked, digest = _remote_state(image, local_image, self.options, wanted_platform(self.platform), self.conf, self.pool)
-        if digest:
-            # verify() checks the digest this answer was about (no second HEAD, no tag moving in between).
-            self._remote[image] = (asked, digest)
-        return not current
+        candidates, dummy = candidates_for(image_text(image), self.conf)
+        tags = set(local_image.get('RepoTags') or [])
+        digests = set(local_image.get('RepoDigests') or [])
+        # A short name: the candidate the local image is stored under is the one podman resolved it to.
+        for candidate, sources in candidates:
+            if local_name_of(candidate) in tags or local_name_of(candidate) in digests:
+                candidates = [(candidate, sources)]
+                break
+        asked = candidates[0][0]
+        wanted = wanted_platform(self.platform)
+        if asked.digest:
+            return not (asked.digest in repo_digests(local_image, asked.name) and platform_matches(local_image, wanted))
+        asked, descriptor = head_first(candidates, self.pool)
+        # fetch() verifies the digest this answer was about (no second HEAD, no tag moving in between).
+        self._remote[image] = (asked, descriptor['digest'])
+        return not is_current(descriptor['digest'], local_image, asked.name, wanted)
 
-    def _registry(self, image):
+    def _registry_of(self, image):
         registry = registry_of(image)
         if self.options.username and registry is None:
             raise ConfigError('username/password need a fully qualified image (registry/repository:tag) to know which registry '
                               'they are for; %s is a short name' % image, option='username')
         return registry
 
-    def verify(self, image):
-        """None when no signature policy asks anything of ``image``; else dict(name, pull, digest, signatures) for the
-        verified registry digest. SignatureError (nothing pulled) when its signatures do not satisfy the policy."""
-        self._registry(image)
-        policy = signature_policy(self.signatures)
+    def _verified(self, image, asked, digest):
+        """(asked, digest, accepted signatures) when the policy requires signatures for the image, else None."""
+        policy = self.policy()
         if policy is None:
             return None
-        from ansible_collections.podkit.containers.plugins.module_utils.signatures.policy import requires_verification
-        candidates, dummy = candidates_for(image_text(image), self.conf)
-        if not any(requires_verification(policy, asked) for asked, dummy in candidates):
-            return None
-        known = self._remote.get(image)
-        if known is not None:
-            asked, digest = known
-        else:
-            asked, descriptor = head_first(candidates, self.pool)
-            digest = descriptor['digest']
-        accepted = verify_signatures(self.signatures, policy, asked, digest, self.pool, self.options)
-        if accepted is None:
-            return None
-        return {'name': local_name_of(asked), 'pull': '%s@%s' % (asked.name, digest), 'registry': asked.registry,
-                'digest': digest, 'signatures': accepted}
+        if asked is None:
+            from ansible_collections.podkit.containers.plugins.module_utils.signatures.policy import requires_verification
+            candidates, dummy = candidates_for(image_text(image), self.conf)
+            if not any(requires_verification(policy, candidate) for candidate, dummy in candidates):
+                return None
+            asked, digest = self._remote.get(image) or (None, None)
+            if asked is None:
+                asked, descriptor = head_first(candidates, self.pool)
+                digest = descriptor['digest']
+        accepted = self.verify(asked, digest)
+        return None if accepted is None else (asked, digest, accepted)
 
-    def pull(self, engine, image, verified=None):
-        """Pull ``image`` (``verified``: verify()'s answer, pulled by digest and tagged); its inspect object afterwards."""
-        registry = verified['registry'] if verified else self._registry(image)
-        name = verified['pull'] if verified else image
+    def verify(self, asked, digest):
+        """The accepted signatures of ``digest`` for ``asked`` (a Reference), or None when the policy asks nothing of
+        it; SignatureError when they do not satisfy it."""
+        return verify_signatures(self.signatures, self.policy(), asked, digest, self.pool, self.options)
+
+    def fetch(self, engine, image, asked=None, digest=None, check_mode=False):
+        """Pull ``image`` into local storage through ``engine`` (a PodmanEngine) and return Fetched.
+
+        ``image`` is what the user named; ``asked`` (a Reference) and ``digest`` are what the caller already learnt
+        from the registry for it (image_pull asks first; container_state only for pull: newer). Without ``asked``,
+        podman resolves ``image`` itself unless the policy needs the registry's digest. SignatureError (nothing pulled)
+        when the signatures do not satisfy the policy.
+        """
+        registry = asked.registry if asked is not None else self._registry_of(image)
+        verified = self._verified(image, asked, digest)
+        accepted = verified[2] if verified else None
+        if check_mode:
+            return Fetched(None, accepted)
+        name = pull_name = local_name_of(asked) if asked is not None else image
+        if verified:
+            # Verified signatures cover one digest: pull exactly that, so podman cannot fetch anything else.
+            asked, digest = verified[0], verified[1]
+            name, pull_name, registry = local_name_of(asked), '%s@%s' % (asked.name, digest), asked.registry
         with podman_auth(self.options, registry) as auth:
             try:
-                engine.pull(name, auth_file=auth['auth_file'], tls_verify=auth['tls_verify'], cert_dir=auth['cert_dir'],
+                engine.pull(pull_name, auth_file=auth['auth_file'], tls_verify=auth['tls_verify'], cert_dir=auth['cert_dir'],
                             platform=self.platform, env=podman_env(self.options))
             except PodmanError:
                 # Asked only once podman failed, so a pull that works costs no extra request: an artifact gets a
@@ -564,9 +447,9 @@ class ContainerPull(object):
                 asked, descriptor = head_first(candidates, self.pool)
                 refuse_artifact(candidates, asked, descriptor, self.pool)
                 raise
-        if verified and verified['pull'] != verified['name']:
-            engine.tag(verified['pull'], verified['name'])
-        pulled = engine.inspect_image(image)
+        if pull_name != name:
+            engine.tag(pull_name, name)
+        pulled = engine.inspect_image(name)
         if pulled is None:
-            raise ConfigError('podman pulled %s but the image is not in local storage afterwards' % image, image=image)
-        return pulled
+            raise PodmanError('podman pulled %s but the image is not in local storage afterwards' % name, image=name)
+        return Fetched(pulled, accepted)

@@ -13,12 +13,20 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
+# container_spec_argspec: the module's container spec options (the table), which it takes from here.
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import (  # noqa: F401  pylint: disable=unused-import
+    argument_spec as container_spec_argspec,
+)
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import ContainerSpec
+# DESIRED_STATES: the module's choices, which it takes from here.
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.state import DESIRED_STATES  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.state import (
     final_state,
     normalize_status,
     plan,
 )
+from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
 
 PULL_POLICIES = ('missing', 'newer', 'always', 'never')
 
@@ -50,20 +58,15 @@ def container_summary(container):
 class ContainerManager(object):
     """``apply()`` brings container ``params['name']`` to ``params['state']`` and returns the task result.
 
-    ``image_resolver(image, local_image)`` (optional) answers True when the registry has a newer image than
-    the local one (``local_image`` is its inspect object); pull=newer uses it, else the puller's ``behind``
-    when ``puller_factory`` is given, and falls back to missing without either.
-
-    ``puller_factory()`` returns the lifecycle.pull.ContainerPull that verifies signatures and pulls (called only
-    when a pull or pull=newer needs it, so a no-op run loads neither the registry nor the signatures code);
-    without it, one without signature checks is made from ``params``.
+    ``puller_factory()`` returns the lifecycle.pull.PodmanPull that answers pull=newer (``behind``), verifies
+    signatures and pulls (``fetch``); it is called only when a pull or pull=newer needs it, so a no-op run loads
+    neither the registry nor the signatures code. Without it, one without signature checks is made from ``params``.
     """
 
-    def __init__(self, engine, params, check_mode=False, image_resolver=None, puller_factory=None):
+    def __init__(self, engine, params, check_mode=False, puller_factory=None):
         self.engine = engine
         self.params = params
         self.check_mode = check_mode
-        self.image_resolver = image_resolver
         self.puller_factory = puller_factory
         self._puller = None
 
@@ -87,24 +90,17 @@ class ContainerManager(object):
             # Whether the registry has something else is only known after the pull.
             return True, local is None
         if policy == 'newer' and local is not None:
-            resolver = self.image_resolver
-            if resolver is None and self.puller_factory is not None:
-                resolver = self._puller_now().behind
-            if resolver is not None:
-                behind = bool(resolver(image, local))
-                return behind, behind
+            behind = bool(self._puller_now().behind(image, local))
+            return behind, behind
         return local is None, local is None
 
     def _puller_now(self):
         if self._puller is None:
-            if self.puller_factory is not None:
-                self._puller = self.puller_factory()
-            else:
-                # Imported here so that a no-op run does not load the registry core.
-                from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import ContainerPull
-                from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
-                self._puller = ContainerPull(RegistryOptions.from_params(self.params), platform=self.params.get('platform'))
+            self._puller = (self.puller_factory or self._default_puller)()
         return self._puller
+
+    def _default_puller(self):
+        return puller_for(self.params)
 
     # -- the task ----------------------------------------------------------------------------------
 
@@ -136,11 +132,10 @@ class ContainerManager(object):
             if pull_now:
                 # The signature policy is applied before anything is pulled, in check mode too (it asks the registry);
                 # a refusal fails the task here, with nothing pulled and the container untouched.
-                verified = self._puller_now().verify(spec.image)
-                if verified is not None:
-                    signatures = verified['signatures']
-                if not self.check_mode:
-                    image = self._puller_now().pull(self.engine, spec.image, verified)
+                fetched = self._puller_now().fetch(self.engine, spec.image, check_mode=self.check_mode)
+                signatures = fetched.signatures
+                if fetched.image is not None:
+                    image = fetched.image
                     pull_changes = local is None or image.get('Id') != local.get('Id')
             if pull_changes:
                 actions.append('pull')
@@ -210,3 +205,18 @@ class ContainerManager(object):
             engine.remove(name, force=bool(self.params.get('force')), timeout=0 if force_kill else None)
         else:  # pragma: no cover - plan() only returns the transitions above
             raise ConfigError('unknown transition %r' % transition)
+
+
+def puller_for(params, run_binary=None):
+    """container_state's PodmanPull: credentials, TLS and platform from ``params``; with ``run_binary`` (a binary
+    run_command for gpg), the signature policy of O(signature_policy)/O(registries_d) too."""
+    # Imported here: a no-op run loads neither the registry core nor the signature code (docs/performance.md).
+    from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import PodmanPull, signature_settings
+    signatures = signature_settings(params, run_binary) if run_binary is not None else None
+    return PodmanPull(RegistryOptions.from_params(params), platform=params.get('platform'), signatures=signatures)
+
+
+def run(params, run_command, run_binary=None, check_mode=False):
+    """The container_state task: ``params`` are the module's, ``run_command``/``run_binary`` run podman and gpg."""
+    engine = PodmanEngine(run_command, executable=params.get('executable') or 'podman')
+    return ContainerManager(engine, params, check_mode=check_mode, puller_factory=lambda: puller_for(params, run_binary)).apply()

@@ -12,6 +12,8 @@ import json
 from ansible_collections.podkit.containers.plugins.module_utils.errors import AuthorizationError, ConfigError, NotFoundError
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
 from ansible_collections.podkit.containers.plugins.module_utils.registry.names import open_image
+from ansible_collections.podkit.containers.plugins.module_utils.signatures.registries_d import RegistriesD, WebLookaside
+from ansible_collections.podkit.containers.plugins.module_utils.signatures.verify import list_signatures
 
 
 def _platform_wanted(platform):
@@ -25,8 +27,6 @@ def _platform_wanted(platform):
 
 def _signatures(ref, digest, client, registries_d, options):
     """The signatures found for ``digest`` (lookaside per registries.d, file or web; sigstore attachments); not verified."""
-    from ansible_collections.podkit.containers.plugins.module_utils.signatures.registries_d import RegistriesD, WebLookaside
-    from ansible_collections.podkit.containers.plugins.module_utils.signatures.verify import list_signatures
     return list_signatures(ref, digest, client, RegistriesD.load(registries_d), http_get=WebLookaside(options))
 
 

@@ -26,6 +26,10 @@ from ansible_collections.podkit.containers.plugins.module_utils import files
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError, SystemdError
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle import systemd
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
+# container_spec_argspec: the module's container spec options (the table), which it takes from here.
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import (  # noqa: F401  pylint: disable=unused-import
+    argument_spec as container_spec_argspec,
+)
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import fold_spec
 
 

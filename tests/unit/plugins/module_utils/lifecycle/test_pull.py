@@ -1,127 +1,35 @@
 # -*- coding: utf-8 -*-
 # Copyright: podkit.containers contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""image_pull's core with a fake podman and a fake registry client: the decision table, name resolution,
-the podman argv (no secret on it), temp auth/cert files, check mode, diff, and the container_state resolver."""
+"""lifecycle.pull: the decision, names, the temporary auth file, and PodmanPull -- the one pull of image_pull and
+container_state (their own tests: usecases/test_image_pull.py, usecases/test_container_state.py) -- with a fake
+podman and a fake registry client."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import json
-import os
-import stat
-import threading
-
 import pytest
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
-    AuthenticationError,
     ConfigError,
     InvalidReferenceError,
-    ManifestError,
-    NotFoundError,
     PodmanError,
-    PodmanNotFoundError,
-    RegistryUnreachableError,
+    SignatureError,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle import pull as pl
-from ansible_collections.podkit.containers.plugins.module_utils.usecases.image_pull import pull_image
-from ansible_collections.podkit.containers.plugins.module_utils.usecases.container_state import ContainerManager
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
 from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
-from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
+from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import parse_reference
 from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import RegistriesConf
+from ansible_collections.podkit.containers.tests.unit.plugins.module_utils.lifecycle.pull_fakes import (  # noqa: F401  pylint: disable=unused-import
+    fresh_remote,  # an autouse fixture
+)
+from ansible_collections.podkit.containers.tests.unit.plugins.module_utils.lifecycle.pull_fakes import (
+    DOCKER_LIST, INDEX, INSTANCE, NAME, NEW, REG, SINGLE, FakeClient, FakeEngine, inspect, serve,
+)
 
-REG = 'registry.example:5000'
-NAME = REG + '/team/app'
-INDEX = 'sha256:' + 'a' * 64
-INSTANCE = 'sha256:' + 'b' * 64
-SINGLE = 'sha256:' + 'c' * 64
-NEW = 'sha256:' + 'd' * 64
-DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
-OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
-SECRET = 's3cr3t-Pa55word'
-
-
-def inspect(image_id='1' * 64, digests=(SINGLE,), name=NAME, tag='1', arch='amd64'):
-    """A `podman image inspect` object as podman 4.3.1 writes it (RepoDigests: every name x every digest)."""
-    return {'Id': image_id, 'Digest': digests[0] if digests else None, 'Os': 'linux', 'Architecture': arch,
-            'RepoTags': ['%s:%s' % (name, tag)], 'RepoDigests': ['%s@%s' % (name, d) for d in digests]}
-
-
-class FakeClient(object):
-    """head_manifest answers from ``FakeClient.remote`` {(registry, repository, reference): descriptor or exception}."""
-    remote = {}
-    heads = []
-    artifacts = {}
-
-    def __init__(self, registry, options, conf=None):
-        self.registry = registry
-        self.options = options
-
-    def head_manifest(self, repository, reference, accept=None):
-        FakeClient.heads.append('%s/%s:%s' % (self.registry, repository, reference))
-        answer = FakeClient.remote.get((self.registry, repository, reference))
-        if answer is None:
-            raise NotFoundError('manifest for %s:%s not found in registry %s' % (repository, reference, self.registry),
-                                registry=self.registry, repository=repository, status=404)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    def get_manifest(self, repository, reference, accept=None):
-        """An image manifest for every digest head_manifest served, an artifact for those in ``artifacts``."""
-        for answer in FakeClient.remote.values():
-            if isinstance(answer, dict) and answer['digest'] == reference:
-                config_type = FakeClient.artifacts.get(reference, mf.OCI_CONFIG)
-                return mf.Manifest(b'{}', answer['mediaType'], {'config': {'mediaType': config_type}, 'layers': []},
-                                   reference)
-        raise NotFoundError('manifest %s not found' % reference, registry=self.registry, repository=repository, status=404)
-
-
-@pytest.fixture(autouse=True)
-def fresh_remote():
-    FakeClient.remote = {}
-    FakeClient.heads = []
-    FakeClient.artifacts = {}
-
-
-def serve(digest, media_type=OCI_MANIFEST, registry=REG, repository='team/app', tag='1'):
-    FakeClient.remote[(registry, repository, tag)] = {'digest': digest, 'mediaType': media_type, 'size': 100}
-
-
-class FakeEngine(object):
-    """A PodmanEngine stand-in: ``images`` {local name: inspect}; pull() replaces the entry with ``on_pull``."""
-
-    def __init__(self, images=None, on_pull=None):
-        self.images = dict(images or {})
-        self.on_pull = on_pull
-        self.pulls = []
-
-    def inspect_image(self, ref):
-        return self.images.get(ref)
-
-    def pull(self, ref, auth_file=None, tls_verify=None, platform=None, cert_dir=None, env=None):
-        seen = {}
-        if auth_file and os.path.exists(auth_file):
-            seen['auth_mode'] = stat.S_IMODE(os.stat(auth_file).st_mode)
-            seen['dir_mode'] = stat.S_IMODE(os.stat(os.path.dirname(auth_file)).st_mode)
-            with open(auth_file) as handle:
-                seen['auth'] = json.load(handle)
-        if cert_dir:
-            seen['certs'] = sorted(os.listdir(cert_dir))
-        self.pulls.append(dict(ref=ref, auth_file=auth_file, tls_verify=tls_verify, platform=platform, cert_dir=cert_dir,
-                               env=env, seen=seen))
-        if self.on_pull is not None:
-            self.images[ref] = self.on_pull
-        return (self.on_pull or {}).get('Id')
-
-
-def run(engine, name=NAME + ':1', options=None, conf=None, **kw):
-    return pull_image(name, options or RegistryOptions(), engine_factory=lambda: engine, client_factory=FakeClient,
-                      conf=conf if conf is not None else RegistriesConf(), **kw)
+LOCAL_SINGLE = inspect(digests=(SINGLE,))
+LOCAL_FROM_INDEX = inspect(digests=(INDEX, INSTANCE))
 
 
 # -- the decision table ------------------------------------------------------------------------------
@@ -156,97 +64,6 @@ def test_needs_registry(policy, present, pinned, expected):
     assert pl.needs_registry(policy, present, pinned) is expected
 
 
-# Remote: same digest, a different one, or an index whose digest podman recorded next to the instance's.
-LOCAL_SINGLE = inspect(digests=(SINGLE,))
-LOCAL_FROM_INDEX = inspect(digests=(INDEX, INSTANCE))
-
-
-@pytest.mark.parametrize('policy, local, remote, media_type, pull, changed', [
-    ('missing', None, SINGLE, OCI_MANIFEST, True, True),
-    ('missing', LOCAL_SINGLE, NEW, OCI_MANIFEST, False, False),
-    ('newer', None, SINGLE, OCI_MANIFEST, True, True),
-    ('newer', LOCAL_SINGLE, SINGLE, OCI_MANIFEST, False, False),
-    ('newer', LOCAL_SINGLE, NEW, OCI_MANIFEST, True, True),
-    ('newer', LOCAL_FROM_INDEX, INDEX, DOCKER_LIST, False, False),
-    ('newer', LOCAL_FROM_INDEX, NEW, DOCKER_LIST, True, True),
-    # The instance digest is in RepoDigests too, but the registry now serves an index: index vs index differs.
-    ('newer', inspect(digests=(INSTANCE,)), INDEX, DOCKER_LIST, True, True),
-    ('always', None, SINGLE, OCI_MANIFEST, True, True),
-    ('always', LOCAL_SINGLE, SINGLE, OCI_MANIFEST, True, False),
-    ('always', LOCAL_FROM_INDEX, NEW, DOCKER_LIST, True, True),
-])
-def test_table_check_mode(policy, local, remote, media_type, pull, changed):
-    serve(remote, media_type)
-    engine = FakeEngine({NAME + ':1': local} if local else {})
-    result = run(engine, policy=policy, check_mode=True)
-    assert (result['pull_needed'], result['changed'], result['pulled']) == (pull, changed, False)
-    assert engine.pulls == []
-    if policy == 'missing' and local:
-        assert FakeClient.heads == [] and result['remote_digest'] is None
-    else:
-        assert FakeClient.heads == ['%s/team/app:1' % REG]
-        assert result['remote_digest'] == remote
-    assert result['resolved_name'] == NAME + ':1' and 'resolved_from' not in result
-    assert result['diff']['before']['id'] == (local or {}).get('Id')
-    assert result['diff']['after']['id'] == (pl.TO_BE_PULLED if changed else (local or {}).get('Id'))
-
-
-@pytest.mark.parametrize('check_mode', [True, False])
-def test_artifact_refused_before_podman(check_mode):
-    serve(SINGLE)
-    FakeClient.artifacts[SINGLE] = 'application/vnd.cncf.helm.config.v1+json'
-    engine = FakeEngine({}, on_pull=inspect())
-    with pytest.raises(ManifestError, match=r'is an OCI artifact \(application/vnd\.cncf\.helm\.config\.v1\+json\), '
-                                            r'not a container image'):
-        run(engine, check_mode=check_mode)
-    assert engine.pulls == []
-
-
-def test_images_pass_the_artifact_check():
-    serve(SINGLE)
-    engine = FakeEngine({}, on_pull=inspect())
-    assert run(engine)['pulled'] is True
-
-
-@pytest.mark.parametrize('policy, local, remote, after, changed', [
-    ('newer', None, SINGLE, inspect('2' * 64, (SINGLE,)), True),
-    ('newer', LOCAL_SINGLE, NEW, inspect('2' * 64, (NEW,)), True),
-    ('newer', LOCAL_FROM_INDEX, INDEX, None, False),
-    ('always', LOCAL_SINGLE, SINGLE, LOCAL_SINGLE, False),
-    ('always', LOCAL_SINGLE, NEW, inspect('2' * 64, (NEW,)), True),
-    ('missing', None, SINGLE, inspect('2' * 64, (SINGLE,)), True),
-])
-def test_table_apply(policy, local, remote, after, changed):
-    serve(remote)
-    engine = FakeEngine({NAME + ':1': local} if local else {}, on_pull=after)
-    result = run(engine, policy=policy)
-    assert result['changed'] is changed
-    assert result['pulled'] is (after is not None)
-    assert [p['ref'] for p in engine.pulls] == ([NAME + ':1'] if after is not None else [])
-    final = after or local
-    assert result['image']['id'] == final['Id']
-    assert result['image']['digest'] == remote
-    assert result['local_digest_before'] == (remote if local and remote in pl.repo_digests(local, NAME) else (local or {}).get('Digest'))
-    assert result['diff']['after']['id'] == final['Id']
-
-
-def test_always_same_id_with_new_digest_is_no_change():
-    """always: changed only when the image ID for the name changed."""
-    serve(NEW)
-    engine = FakeEngine({NAME + ':1': LOCAL_SINGLE}, on_pull=inspect(digests=(SINGLE, NEW)))
-    result = run(engine, policy='always')
-    assert result['pulled'] is True and result['changed'] is False
-
-
-def test_newer_platform_mismatch_pulls():
-    serve(INDEX, DOCKER_LIST)
-    engine = FakeEngine({NAME + ':1': inspect(digests=(INDEX, INSTANCE), arch='amd64')})
-    assert run(engine, policy='newer', platform='linux/arm64/v8', check_mode=True)['changed'] is True
-    assert run(engine, policy='newer', platform='linux/amd64', check_mode=True)['changed'] is False
-    with pytest.raises(ConfigError, match='os/arch'):
-        run(engine, policy='newer', platform='linux', check_mode=True)
-
-
 # -- names ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize('name, tag, digest, expected', [
@@ -274,272 +91,127 @@ def test_image_text_errors(name, tag, digest, error, fragment):
         pl.image_text(name, tag, digest)
 
 
-def test_short_name_through_search_registries():
-    conf = RegistriesConf(unqualified_search_registries=['first.example', REG])
-    serve(SINGLE, registry=REG, repository='app', tag='1')
-    engine = FakeEngine(on_pull=inspect(digests=(SINGLE,), name=REG + '/app'))
-    result = run(engine, name='app:1', conf=conf)
-    assert result['resolved_name'] == REG + '/app:1' and result['resolved_from'] == 'search'
-    assert FakeClient.heads == ['first.example/app:1', REG + '/app:1']
-    assert engine.pulls[0]['ref'] == REG + '/app:1'
-
-
-def test_short_name_alias_and_missing_offline():
-    conf = RegistriesConf(unqualified_search_registries=['first.example'], aliases={'app': REG + '/team/app'})
-    engine = FakeEngine({NAME + ':1': LOCAL_SINGLE})
-    result = run(engine, name='app:1', conf=conf, policy='missing')
-    assert result['resolved_name'] == NAME + ':1' and result['resolved_from'] == 'alias'
-    assert result['changed'] is False and FakeClient.heads == []
-
-
-def test_short_name_missing_takes_the_first_local_candidate():
-    conf = RegistriesConf(unqualified_search_registries=['first.example', REG])
-    engine = FakeEngine({REG + '/app:1': inspect(name=REG + '/app')})
-    result = run(engine, name='app:1', conf=conf, policy='missing')
-    assert result['resolved_name'] == REG + '/app:1' and FakeClient.heads == []
-
-
-def test_mirror_is_asked_first():
-    conf = RegistriesConf(registries=[pl_entry(REG, mirrors=[{'location': 'mirror.example', 'insecure': True,
-                                                              'pull-from-mirror': 'all'}])])
-    serve(SINGLE, registry='mirror.example')
-    result = run(FakeEngine(), conf=conf, check_mode=True)
-    assert FakeClient.heads == ['mirror.example/team/app:1'] and result['remote_digest'] == SINGLE
-
-
-def pl_entry(prefix, mirrors=()):
-    from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import RegistryEntry
-    return RegistryEntry(prefix, prefix, mirrors=list(mirrors))
-
-
-def test_pinned_digest_present_needs_no_registry():
-    engine = FakeEngine({NAME + '@' + INDEX: LOCAL_FROM_INDEX})
-    result = run(engine, name=NAME, digest=INDEX, policy='newer')
-    assert result['changed'] is False and result['remote_digest'] == INDEX and FakeClient.heads == []
-
-
-# -- errors ---------------------------------------------------------------------------------------
-
-def test_missing_tag_is_a_clear_error():
-    with pytest.raises(NotFoundError, match='not found in registry'):
-        run(FakeEngine(), check_mode=True)
-
-
-def test_unreachable_registry():
-    FakeClient.remote[(REG, 'team/app', '1')] = RegistryUnreachableError('cannot connect to registry %s: connection refused' % REG,
-                                                                         registry=REG)
-    with pytest.raises(RegistryUnreachableError, match='connection refused'):
-        run(FakeEngine({NAME + ':1': LOCAL_SINGLE}), policy='newer')
-    assert run(FakeEngine({NAME + ':1': LOCAL_SINGLE}), policy='missing')['changed'] is False
-
-
-def test_image_gone_after_pull():
-    serve(SINGLE)
-    with pytest.raises(PodmanError, match='not in local storage afterwards'):
-        run(FakeEngine(on_pull=None))
-
-
-# -- the HEAD and podman's inspect at the same time ------------------------------------------------
-
-class GatedEngine(FakeEngine):
-    """inspect_image waits (at most 5 s) until the registry was asked: only a HEAD made meanwhile lets it go on."""
-
-    def __init__(self, asked, images=None, error=None):
-        FakeEngine.__init__(self, images)
-        self.asked = asked
-        self.error = error
-        self.saw_head = None
-
-    def inspect_image(self, ref):
-        self.saw_head = self.asked.wait(5)
-        if self.error is not None:
-            raise self.error
-        return FakeEngine.inspect_image(self, ref)
-
-
-class SignallingClient(FakeClient):
-    asked = None
-
-    def head_manifest(self, repository, reference, accept=None):
-        try:
-            return FakeClient.head_manifest(self, repository, reference, accept)
-        finally:
-            SignallingClient.asked.set()
-
-
-@pytest.fixture
-def signalling():
-    SignallingClient.asked = threading.Event()
-    return SignallingClient
-
-
-def test_head_runs_while_podman_inspects(signalling):
-    serve(SINGLE)
-    engine = GatedEngine(signalling.asked, {NAME + ':1': LOCAL_SINGLE})
-    result = pull_image(NAME + ':1', RegistryOptions(), engine_factory=lambda: engine, client_factory=signalling, conf=RegistriesConf())
-    assert engine.saw_head is True
-    assert result['changed'] is False and result['remote_digest'] == SINGLE and FakeClient.heads == [NAME + ':1']
-
-
-@pytest.mark.parametrize('kw', [dict(policy='missing'), dict(digest=INDEX, name=NAME)])
-def test_no_head_ahead_when_local_storage_may_answer(signalling, kw):
-    """missing, or a pinned digest, may need no registry at all: podman is asked first, alone."""
-    name = kw.pop('name', NAME + ':1')
-    local = {NAME + ':1': LOCAL_SINGLE, NAME + '@' + INDEX: LOCAL_FROM_INDEX}
-    engine = GatedEngine(signalling.asked, local)
-    engine.asked.set()  # nothing to wait for
-    pull_image(name, RegistryOptions(), engine_factory=lambda: engine, client_factory=signalling, conf=RegistriesConf(), **kw)
-    assert FakeClient.heads == []
-
-
-def test_podman_error_comes_before_the_registry_error(signalling):
-    """Both fail: the error is podman's, as when the two were asked one after the other."""
-    FakeClient.remote[(REG, 'team/app', '1')] = RegistryUnreachableError('cannot connect', registry=REG)
-    engine = GatedEngine(signalling.asked, error=PodmanNotFoundError('podman is not installed'))
-    with pytest.raises(PodmanNotFoundError):
-        pull_image(NAME + ':1', RegistryOptions(), engine_factory=lambda: engine, client_factory=signalling, conf=RegistriesConf())
-
-
-def test_registry_error_from_the_thread_is_raised_as_is(signalling):
-    FakeClient.remote[(REG, 'team/app', '1')] = AuthenticationError('registry %s refused the credentials' % REG, registry=REG)
-    engine = GatedEngine(signalling.asked, {NAME + ':1': LOCAL_SINGLE})
-    with pytest.raises(AuthenticationError, match='refused the credentials'):
-        pull_image(NAME + ':1', RegistryOptions(), engine_factory=lambda: engine, client_factory=signalling, conf=RegistriesConf())
-    assert engine.saw_head is True
-
-
-def test_unsupported_dest_transport():
-    with pytest.raises(ConfigError, match="dest 'dir:/tmp/x' is not supported"):
-        pull_image(NAME + ':1', RegistryOptions(), dest='dir:/tmp/x', client_factory=FakeClient, conf=RegistriesConf())
-    assert FakeClient.heads == []
-
-
-# -- what podman is given -------------------------------------------------------------------------
-
-def test_credentials_only_in_a_private_temp_auth_file(tmp_path):
-    ca = tmp_path / 'ca.pem'
-    ca.write_text(u'-----BEGIN CERTIFICATE-----\n')
-    serve(SINGLE)
-    engine = FakeEngine(on_pull=inspect(digests=(SINGLE,)))
-    options = RegistryOptions(username='deploy', password=SECRET, ca_cert=str(ca), registries_conf='/etc/x.conf')
-    result = run(engine, options=options)
-    call = engine.pulls[0]
-    assert call['seen']['auth_mode'] == 0o600 and call['seen']['dir_mode'] == 0o700
-    token = base64.b64encode(('deploy:' + SECRET).encode()).decode()
-    assert call['seen']['auth'] == {'auths': {REG: {'auth': token}}}
-    assert call['seen']['certs'] == ['ca.crt']
-    assert call['tls_verify'] is None and call['env'] == {'CONTAINERS_REGISTRIES_CONF': '/etc/x.conf'}
-    assert not os.path.exists(os.path.dirname(call['auth_file'])), 'temp dir left behind'
-    assert SECRET not in json.dumps(result) and token not in json.dumps(result)
-
-
-def test_user_auth_file_passed_as_is_and_insecure():
-    serve(SINGLE)
-    engine = FakeEngine(on_pull=inspect(digests=(SINGLE,)))
-    run(engine, options=RegistryOptions(auth_file='/home/u/auth.json', insecure=True))
-    assert engine.pulls[0]['auth_file'] == '/home/u/auth.json' and engine.pulls[0]['tls_verify'] is False
-    assert engine.pulls[0]['cert_dir'] is None and engine.pulls[0]['env'] is None
-
-
-class RecordingRun(object):
-    def __init__(self, image_id):
-        self.calls = []
-        self.image_id = image_id
-
-    def __call__(self, argv, data=None, env=None):
-        self.calls.append((list(argv), env))
-        if argv[1] == 'pull':
-            for flag in ('--authfile',):
-                path = argv[argv.index(flag) + 1]
-                with open(path) as handle:
-                    self.auth_seen = json.load(handle)
-            return 0, self.image_id + '\n', ''
-        if argv[1] == 'image':
-            if len(self.calls) == 1:
-                return 125, '', 'Error: inspecting object: image not known'
-            return 0, json.dumps([inspect(self.image_id, (SINGLE,))]), ''
-        raise AssertionError(argv)
-
-
-def test_podman_argv_has_no_secret():
-    """The real PodmanEngine builds the argv: credentials by --authfile only, TLS and platform flags."""
-    serve(SINGLE)
-    fake = RecordingRun('9' * 64)
-    engine = PodmanEngine(fake, executable='podman', which=lambda name: '/usr/bin/podman')
-    result = pull_image(NAME + ':1', RegistryOptions(username='deploy', password=SECRET, validate_certs=False),
-                        engine_factory=lambda: engine, client_factory=FakeClient, conf=RegistriesConf(), platform='linux/arm64/v8')
-    argv, env = [c for c in fake.calls if c[0][1] == 'pull'][0]
-    assert argv[:3] == ['/usr/bin/podman', 'pull', '--quiet']
-    assert argv[argv.index('--authfile') + 1].endswith('/auth.json')
-    assert '--tls-verify=false' in argv and argv[argv.index('--platform') + 1] == 'linux/arm64/v8'
-    assert argv[-1] == NAME + ':1' and env is None
-    flat = ' '.join(argv)
-    assert SECRET not in flat and base64.b64encode(('deploy:' + SECRET).encode()).decode() not in flat
-    assert not any(a.startswith('--creds') for a in argv)
-    assert fake.auth_seen['auths'][REG]['auth']
-    assert result['changed'] is True and result['image']['id'] == '9' * 64
-
-
-def test_podman_missing():
-    def factory():
-        return PodmanEngine(RecordingRun('0'), executable='/nonexistent/podman')
-    with pytest.raises(PodmanNotFoundError, match='not installed'):
-        pull_image(NAME, RegistryOptions(), engine_factory=factory, client_factory=FakeClient, conf=RegistriesConf())
-
-
 def test_podman_auth_rejects_colon_in_username():
     with pytest.raises(ConfigError, match="':'"):
         with pl.podman_auth(RegistryOptions(username='a:b', password='x'), REG):
             pass
 
 
-# -- container_state's resolver ------------------------------------------------------------------------
+# -- PodmanPull: pull: newer (behind) -------------------------------------------------------------
 
-def test_image_is_current_and_resolver():
+def puller(conf=None, options=None, **kw):
+    return pl.PodmanPull(options or RegistryOptions(), client_factory=FakeClient, conf=conf if conf is not None else RegistriesConf(), **kw)
+
+
+def test_behind_compares_the_registry_digest_with_repo_digests():
     serve(INDEX, DOCKER_LIST)
-    options = RegistryOptions()
-    assert pl.image_is_current(NAME + ':1', LOCAL_FROM_INDEX, options, client_factory=FakeClient, conf=RegistriesConf()) is True
-    assert pl.image_is_current(NAME + ':1', LOCAL_SINGLE, options, client_factory=FakeClient, conf=RegistriesConf()) is False
-    assert pl.image_is_current(NAME + ':1', None, options, client_factory=FakeClient, conf=RegistriesConf()) is False
-    resolver = pl.image_resolver(options, client_factory=FakeClient, conf=RegistriesConf())
-    assert resolver(NAME + ':1', LOCAL_FROM_INDEX) is False
-    assert resolver(NAME + ':1', LOCAL_SINGLE) is True
+    assert puller().behind(NAME + ':1', LOCAL_FROM_INDEX) is False
+    assert puller().behind(NAME + ':1', LOCAL_SINGLE) is True
+    assert puller().behind(NAME + ':1', None) is True
     # A pinned digest in RepoDigests: no HEAD.
     FakeClient.heads = []
-    assert resolver(NAME + '@' + INDEX, LOCAL_FROM_INDEX) is False and FakeClient.heads == []
+    assert puller().behind(NAME + '@' + INDEX, LOCAL_FROM_INDEX) is False and FakeClient.heads == []
 
 
-def test_resolver_short_name_uses_the_local_candidate():
+def test_behind_short_name_uses_the_local_candidate():
     conf = RegistriesConf(unqualified_search_registries=['first.example', REG])
     serve(SINGLE, registry=REG, repository='app', tag='1')
     local = inspect(digests=(SINGLE,), name=REG + '/app')
-    assert pl.image_is_current('app:1', local, RegistryOptions(), client_factory=FakeClient, conf=conf) is True
+    assert puller(conf).behind('app:1', local) is False
     assert FakeClient.heads == [REG + '/app:1']
 
 
-class ManagerEngine(object):
-    def __init__(self, image):
-        self.image = image
-        self.pulled = []
+# -- PodmanPull: the pull itself (fetch) ----------------------------------------------------------
 
-    def inspect_container(self, name):
-        return None
+class Verifying(pl.PodmanPull):
+    """A policy that requires signatures for every image; ``accepted`` stands for what verify_image returned."""
 
-    def inspect_image(self, ref):
-        return self.image
+    def __init__(self, accepted, **kw):
+        pl.PodmanPull.__init__(self, RegistryOptions(), client_factory=FakeClient, conf=RegistriesConf(), **kw)
+        self.accepted = accepted
+        self.verified = []
 
-    def inspect_container_and_image(self, name, image):
-        return self.inspect_container(name), self.inspect_image(image)
+    def policy(self):
+        return {'default': [{'type': 'signedBy'}]}
+
+    def verify(self, asked, digest):
+        self.verified.append((str(asked), digest))
+        if isinstance(self.accepted, Exception):
+            raise self.accepted
+        return self.accepted
 
 
-def test_resolver_drives_container_manager_pull_newer():
+@pytest.fixture
+def requires_all(monkeypatch):
+    # _verified asks signatures.policy.requires_verification before the registry is asked for a digest.
+    from ansible_collections.podkit.containers.plugins.module_utils.signatures import policy
+    monkeypatch.setattr(policy, 'requires_verification', lambda loaded, ref: True)
+
+
+def test_fetch_without_a_policy_pulls_the_name_as_given():
+    # container_state's pull: podman resolves the name; nothing asks the registry.
+    engine = FakeEngine(on_pull=LOCAL_SINGLE)
+    fetched = puller(platform='linux/arm64').fetch(engine, NAME + ':1')
+    assert fetched == pl.Fetched(LOCAL_SINGLE, None)
+    assert [p['ref'] for p in engine.pulls] == [NAME + ':1'] and engine.pulls[0]['platform'] == 'linux/arm64'
+    assert FakeClient.heads == [] and engine.tags == []
+
+
+def test_fetch_with_what_the_caller_asked_pulls_the_resolved_name():
+    # image_pull's pull: the registry was asked first; without a policy the resolved name is pulled.
+    engine = FakeEngine(on_pull=LOCAL_SINGLE)
+    asked = parse_reference(NAME + ':1')
+    assert puller().fetch(engine, NAME + ':1', asked=asked, digest=SINGLE).image == LOCAL_SINGLE
+    assert [p['ref'] for p in engine.pulls] == [NAME + ':1'] and engine.tags == []
+
+
+@pytest.mark.parametrize('given', [False, True])
+def test_fetch_verified_pulls_the_digest_and_tags_the_name(requires_all, given):
+    # Both callers: image_pull gives the digest it asked for, container_state lets fetch ask (one HEAD).
     serve(NEW)
-    resolver = pl.image_resolver(RegistryOptions(), client_factory=FakeClient, conf=RegistriesConf())
-    manager = ContainerManager(ManagerEngine(LOCAL_SINGLE), {'name': 'c', 'image': NAME + ':1', 'pull': 'newer', 'state': 'present'},
-                               check_mode=True, image_resolver=resolver)
-    assert manager.apply()['actions'][0] == 'pull'
-    serve(SINGLE)
-    manager = ContainerManager(ManagerEngine(LOCAL_SINGLE), {'name': 'c', 'image': NAME + ':1', 'pull': 'newer', 'state': 'present'},
-                               check_mode=True, image_resolver=pl.image_resolver(RegistryOptions(), client_factory=FakeClient,
-                                                                                 conf=RegistriesConf()))
-    assert 'pull' not in manager.apply()['actions']
+    engine = FakeEngine(on_pull=LOCAL_SINGLE)
+    pull = Verifying([{'type': 'simple'}])
+    kw = dict(asked=parse_reference(NAME + ':1'), digest=NEW) if given else {}
+    fetched = pull.fetch(engine, NAME + ':1', **kw)
+    assert fetched.signatures == [{'type': 'simple'}] and fetched.image == LOCAL_SINGLE
+    assert pull.verified == [(NAME + ':1', NEW)]
+    assert [p['ref'] for p in engine.pulls] == [NAME + '@' + NEW] and engine.tags == [(NAME + '@' + NEW, NAME + ':1')]
+    assert FakeClient.heads == ([] if given else [REG + '/team/app:1'])
+
+
+def test_fetch_check_mode_verifies_and_pulls_nothing(requires_all):
+    serve(NEW)
+    engine = FakeEngine(on_pull=LOCAL_SINGLE)
+    assert Verifying([{'type': 'simple'}]).fetch(engine, NAME + ':1', check_mode=True) == pl.Fetched(None, [{'type': 'simple'}])
+    assert engine.pulls == []
+
+
+def test_fetch_refused_signatures_pull_nothing(requires_all):
+    serve(NEW)
+    engine = FakeEngine(on_pull=LOCAL_SINGLE)
+    with pytest.raises(SignatureError, match='no signature'):
+        Verifying(SignatureError('no signature for it')).fetch(engine, NAME + ':1')
+    assert engine.pulls == []
+
+
+def test_fetch_reuses_the_digest_behind_asked_for(requires_all):
+    serve(NEW)
+    pull = Verifying([])
+    assert pull.behind(NAME + ':1', LOCAL_SINGLE) is True
+    pull.fetch(FakeEngine(on_pull=LOCAL_SINGLE), NAME + ':1')
+    assert FakeClient.heads == [REG + '/team/app:1'] and pull.verified == [(NAME + ':1', NEW)]
+
+
+def test_fetch_image_gone_afterwards_is_one_podman_error_for_both_callers():
+    for kw in ({}, dict(asked=parse_reference(NAME + ':1'), digest=SINGLE)):
+        with pytest.raises(PodmanError, match='podman pulled %s:1 but the image is not in local storage afterwards' % NAME) as err:
+            puller().fetch(FakeEngine(on_pull=None), NAME + ':1', **kw)
+        assert err.value.details['image'] == NAME + ':1'
+
+
+def test_fetch_credentials_need_a_fully_qualified_name():
+    engine = FakeEngine(on_pull=LOCAL_SINGLE)
+    for check_mode in (True, False):
+        with pytest.raises(ConfigError, match='app:1 is a short name'):
+            puller(options=RegistryOptions(username='u', password='p')).fetch(engine, 'app:1', check_mode=check_mode)
+    assert engine.pulls == []

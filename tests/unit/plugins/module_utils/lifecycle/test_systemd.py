@@ -3,14 +3,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-
 import pytest
 
-from ansible_collections.podkit.containers.plugins.module_utils import files
-from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError, SystemdError
+from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle import systemd
-from ansible_collections.podkit.containers.plugins.module_utils.usecases import systemd_generate
 
 
 def _spec(**params):
@@ -258,95 +254,3 @@ def test_args_from_create_command(create, image_name, expected):
 def test_args_from_create_command_without_record():
     with pytest.raises(ConfigError):
         systemd.args_from_create_command([], 'x')
-
-
-# ------------------------------------------------------------------ install flow (fake systemctl)
-
-class FakeRun(object):
-    def __init__(self, reachable=True, reload_rc=0):
-        self.calls = []
-        self.reachable = reachable
-        self.reload_rc = reload_rc
-
-    def __call__(self, argv, env):
-        self.calls.append(argv)
-        if 'show' in argv:
-            return (0, 'Version=252\n', '') if self.reachable else (1, '', 'Failed to connect to bus')
-        if 'daemon-reload' in argv:
-            return self.reload_rc, '', 'reload broke'
-        raise AssertionError(argv)
-
-
-def _params(tmp_path, **kw):
-    params = dict(name='web', image='localhost/app:1', dest=str(tmp_path), state='present', format='unit',
-                  daemon_reload=True, executable='/usr/bin/podman')
-    params.update(kw)
-    return params
-
-
-def test_generate_writes_then_reloads(tmp_path):
-    run = FakeRun()
-    res = systemd_generate.generate(_params(tmp_path, scope='user'), run, environ={'HOME': str(tmp_path)}, uid=0)
-    assert res['changed'] and res['daemon_reloaded']
-    assert [c[-1] for c in run.calls] == ['--property=Version', 'daemon-reload']
-    assert run.calls[0][:2] == ['systemctl', '--user']
-    again = systemd_generate.generate(_params(tmp_path, scope='user'), run, environ={}, uid=0)
-    assert not again['changed'] and len(run.calls) == 2
-
-
-def test_generate_check_mode_writes_nothing(tmp_path):
-    run = FakeRun()
-    res = systemd_generate.generate(_params(tmp_path), run, check_mode=True, environ={}, uid=0)
-    assert res['changed'] and not res['daemon_reloaded']
-    assert os.listdir(str(tmp_path)) == []
-    assert res['diff']['before_header'].endswith('(absent)')
-
-
-def test_generate_without_manager_writes_nothing(tmp_path):
-    with pytest.raises(SystemdError) as exc:
-        systemd_generate.generate(_params(tmp_path, scope='user'), FakeRun(reachable=False), environ={}, uid=0)
-    assert 'no systemd user manager for root' in exc.value.msg
-    assert 'loginctl enable-linger root' in exc.value.msg
-    assert os.listdir(str(tmp_path)) == []
-
-
-def test_generate_failed_reload_restores_previous_file(tmp_path):
-    path = tmp_path / 'container-web.service'
-    path.write_text(u'old\n')
-    with pytest.raises(SystemdError):
-        systemd_generate.generate(_params(tmp_path), FakeRun(reload_rc=1), environ={}, uid=0)
-    assert path.read_text() == u'old\n'
-    with pytest.raises(SystemdError):
-        systemd_generate.generate(_params(tmp_path, name='new'), FakeRun(reload_rc=1), environ={}, uid=0)
-    assert not (tmp_path / 'container-new.service').exists()
-
-
-def test_generate_absent(tmp_path):
-    run = FakeRun()
-    systemd_generate.generate(_params(tmp_path), run, environ={}, uid=0)
-    res = systemd_generate.generate(_params(tmp_path, state='absent', image=None), run, check_mode=True, environ={}, uid=0)
-    assert res['changed'] and (tmp_path / 'container-web.service').exists()
-    res = systemd_generate.generate(_params(tmp_path, state='absent', image=None), run, environ={}, uid=0)
-    assert res['changed'] and res['daemon_reloaded'] and not (tmp_path / 'container-web.service').exists()
-    res = systemd_generate.generate(_params(tmp_path, state='absent', image=None), run, environ={}, uid=0)
-    assert not res['changed']
-
-
-# ------------------------------------------------------------------ files
-
-def test_ensure_file_atomic_and_mode(tmp_path):
-    path = str(tmp_path / 'a' / 'b' / 'unit')
-    res = files.ensure_file(path, u'x\n')
-    assert res.changed and open(path).read() == 'x\n'
-    assert os.stat(path).st_mode & 0o777 == 0o644
-    assert sorted(os.listdir(str(tmp_path / 'a' / 'b'))) == ['unit']
-    os.chmod(path, 0o600)
-    assert files.ensure_file(path, u'x\n').changed
-    assert not files.ensure_file(path, u'x\n').changed
-
-
-def test_ensure_file_parent_is_a_file(tmp_path):
-    (tmp_path / 'f').write_text(u'')
-    with pytest.raises(files.FileWriteError) as exc:
-        files.ensure_file(str(tmp_path / 'f' / 'd' / 'unit'), u'x')
-    assert 'not a directory' in exc.value.msg

@@ -16,6 +16,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.registry.referen
     is_short_name,
     parse_image_location,
     parse_reference,
+    registry_of,
 )
 
 SHA256 = 'sha256:' + 'a' * 64
@@ -271,3 +272,12 @@ def test_registry_limits_accept_the_edges(text):
 def test_one_docker_hub_table(host, hub):
     from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import is_docker_hub
     assert is_docker_hub(host) is hub
+
+
+@pytest.mark.parametrize('image, registry', [
+    ('registry.example.com/app:1', 'registry.example.com'), ('localhost:5000/a', 'localhost:5000'),
+    ('localhost/a:1', 'localhost'), ('library/busybox', None), ('busybox', None), ('Quay.IO/a/b@sha256:x', 'quay.io'),
+    ('index.docker.io/a/b', 'docker.io'), ('docker://r.example:5000/a', 'r.example:5000'), ('localhost:5000', None),
+])
+def test_registry_of(image, registry):
+    assert registry_of(image) == registry

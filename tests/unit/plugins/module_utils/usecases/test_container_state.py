@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: podkit.containers contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PodmanEngine with a fake run_command; ContainerManager with a fake engine (pull policies, check mode)."""
+"""container_state's use case: ContainerManager with a fake engine (pull policies, check mode, signatures)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,14 +13,8 @@ import os
 
 import pytest
 
-from ansible_collections.podkit.containers.plugins.module_utils.errors import (
-    ConfigError,
-    PodmanError,
-    PodmanNotFoundError,
-)
+from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
 from ansible_collections.podkit.containers.plugins.module_utils.usecases.container_state import ContainerManager
-from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
-from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import registry_of
 
 # Real podman 4.3.1 inspect output, shared with the spec tests.
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'lifecycle', 'fixtures')
@@ -30,104 +24,6 @@ IMAGE = 'localhost/podkit-lifecycle/busybox:1'
 def load(name):
     with open(os.path.join(FIXTURES, name + '.json')) as handle:
         return json.load(handle)[0]
-
-
-# -- PodmanEngine ------------------------------------------------------------------------------------
-
-class FakeRun(object):
-    def __init__(self, answers):
-        self.answers = list(answers)
-        self.calls = []
-
-    def __call__(self, argv, data=None, env=None):
-        self.calls.append(argv)
-        return self.answers.pop(0)
-
-
-def engine(answers):
-    return PodmanEngine(FakeRun(answers), executable='podman', which=lambda name: '/usr/bin/' + name)
-
-
-def test_not_installed():
-    with pytest.raises(PodmanNotFoundError) as err:
-        PodmanEngine(FakeRun([]), which=lambda name: None)
-    assert err.value.msg == 'podman is not installed on the target (or not in PATH): install podman or set executable'
-    with pytest.raises(PodmanNotFoundError, match='/nonexistent/podman is not an executable file'):
-        PodmanEngine(FakeRun([]), executable='/nonexistent/podman')
-
-
-def test_inspect_missing_is_none_and_other_errors_raise():
-    eng = engine([(125, '[]', 'Error: inspecting object: no such container web\n'),
-                  (125, '[]', 'Error: inspecting object: nope:1: image not known\n'),
-                  (125, '', 'Error: database is locked\n')])
-    assert eng.inspect_container('web') is None
-    assert eng.inspect_image('nope:1') is None
-    with pytest.raises(PodmanError) as err:
-        eng.inspect_container('web')
-    assert err.value.msg == 'podman container inspect failed for web: database is locked'
-    assert err.value.cmd == ['/usr/bin/podman', 'container', 'inspect', '--format', 'json', 'web']
-
-
-C_OBJ = {'Id': 'c1', 'Name': 'web', 'State': {'Status': 'running'}}
-I_OBJ = {'Id': 'i1', 'RepoTags': ['r.example/a:1']}
-NO = 'Error: inspecting object: no such object: "%s"\n'
-
-
-@pytest.mark.parametrize('answer, expected', [
-    # podman's answers as seen from podman 4.3.1 (rc, stdout, stderr): found objects in argument order.
-    ((0, json.dumps([C_OBJ, I_OBJ]), ''), (C_OBJ, I_OBJ)),
-    ((125, json.dumps([I_OBJ]), NO % 'web'), (None, I_OBJ)),
-    ((0, json.dumps([C_OBJ]), 'error inspecting object: no such object: "r.example/a:1"\n'), (C_OBJ, None)),
-    ((125, '[]', NO % 'web' + NO % 'r.example/a:1'), (None, None)),
-    # ``web`` names an image, not a container
-    ((0, json.dumps([I_OBJ, I_OBJ]), ''), (None, I_OBJ)),
-])
-def test_inspect_container_and_image_one_call(answer, expected):
-    eng = engine([answer])
-    assert eng.inspect_container_and_image('web', 'r.example/a:1') == expected
-    assert eng._run_command.calls == [['/usr/bin/podman', 'inspect', '--format', 'json', 'web', 'r.example/a:1']]
-
-
-def test_inspect_container_and_image_falls_back_when_the_answer_does_not_add_up():
-    eng = engine([(125, '', 'Error: something else\n'),
-                  (0, json.dumps([C_OBJ]), ''), (0, json.dumps([I_OBJ]), '')])
-    assert eng.inspect_container_and_image('web', 'r.example/a:1') == (C_OBJ, I_OBJ)
-    assert [argv[1:3] for argv in eng._run_command.calls] == [['inspect', '--format'], ['container', 'inspect'], ['image', 'inspect']]
-
-
-def test_failure_message_uses_the_error_line():
-    eng = engine([(125, '', 'time="x" level=warning msg="retrying"\nError: name "web" is in use\n')])
-    with pytest.raises(PodmanError) as err:
-        eng.create(['--name', 'web', IMAGE], name='web')
-    assert err.value.msg == 'podman create failed for container web: name "web" is in use'
-    assert err.value.rc == 125
-
-
-def test_argv():
-    eng = engine([(0, '', '')] * 8 + [(0, 'sha256:abc\n', '')])
-    eng.stop('web', timeout=3)
-    eng.kill('web', 'KILL')
-    eng.remove('web', force=True, timeout=0)
-    eng.remove('web')
-    eng.restart('web')
-    eng.pause('web')
-    eng.unpause('web')
-    eng.start('web')
-    assert eng.pull('r.example/a:1', auth_file='/tmp/auth.json', tls_verify=False, platform='linux/arm64') == 'sha256:abc'
-    assert [c[1:] for c in eng._run_command.calls] == [
-        ['stop', '--time', '3', 'web'], ['kill', '--signal', 'KILL', 'web'], ['rm', '--force', '--time', '0', 'web'],
-        ['rm', 'web'], ['restart', 'web'], ['pause', 'web'], ['unpause', 'web'], ['start', 'web'],
-        ['pull', '--quiet', '--authfile', '/tmp/auth.json', '--tls-verify=false', '--platform', 'linux/arm64', 'r.example/a:1'],
-    ]
-
-
-@pytest.mark.parametrize('image, registry', [
-    ('registry.example.com/app:1', 'registry.example.com'), ('localhost:5000/a', 'localhost:5000'),
-    ('localhost/a:1', 'localhost'), ('library/busybox', None), ('busybox', None), ('Quay.IO/a/b@sha256:x', 'quay.io'),
-    ('index.docker.io/a/b', 'docker.io'), ('docker://r.example:5000/a', 'r.example:5000'), ('localhost:5000', None),
-])
-def test_registry_of(image, registry):
-    assert registry_of(image) == registry
 
 
 # -- ContainerManager --------------------------------------------------------------------------------
@@ -280,23 +176,38 @@ def test_pull_never_without_image():
         ContainerManager(eng, params(pull='never'), check_mode=True).apply()
 
 
-def test_pull_newer_uses_the_resolver():
+class BehindPuller(object):
+    """A PodmanPull stand-in for pull: newer: ``behind`` answers ``answer`` and records what it was asked; ``fetch``
+    (check mode only here) verifies nothing."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.asked = []
+
+    def behind(self, image, local):
+        self.asked.append((image, local['Id']))
+        return self.answer
+
+    def fetch(self, engine, image, check_mode=False):
+        # Imported here: test_no_op_imports_nothing_from_registry_or_signatures imports this file.
+        from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import Fetched
+        assert check_mode
+        return Fetched(None, None)
+
+
+def test_pull_newer_asks_the_puller():
     old = load('image-busybox')
     new = copy.deepcopy(old)
     new['Id'] = 'e' * 64
     eng = FakeEngine(container=running_plain(), image=old, pulled=new)
-    seen = []
-
-    def resolver(image, local):
-        seen.append((image, local['Id']))
-        return True
-
-    result = ContainerManager(eng, params(pull='newer'), check_mode=True, image_resolver=resolver).apply()
+    behind = BehindPuller(True)
+    result = ContainerManager(eng, params(pull='newer'), check_mode=True, puller_factory=lambda: behind).apply()
     assert result['actions'] == ['pull', 'recreate', 'start']
-    assert seen == [(IMAGE, old['Id'])]
+    assert behind.asked == [(IMAGE, old['Id'])]
     assert eng.calls == []
-    # Without a resolver newer behaves as missing.
-    assert ContainerManager(eng, params(pull='newer'), check_mode=True).apply()['actions'] == []
+    current = BehindPuller(False)
+    assert ContainerManager(eng, params(pull='newer'), check_mode=True, puller_factory=lambda: current).apply()['actions'] == []
+    assert current.asked == [(IMAGE, old['Id'])]
 
 
 def test_absent():
@@ -312,7 +223,7 @@ def test_image_required():
         ContainerManager(FakeEngine(), dict(name='web', state='started'), check_mode=True).apply()
 
 
-# -- pulls under a signature policy (lifecycle.pull.ContainerPull with a fake registry and a fake gpg) -------------
+# -- pulls under a signature policy (lifecycle.pull.PodmanPull with a fake registry and a fake gpg) --- -------------
 
 REG = 'registry.example:5000'
 SIGNED = REG + '/release/app'
@@ -404,12 +315,12 @@ def signing(tmp_path):
 
 
 def puller(signing):
-    from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import ContainerPull
+    from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull import PodmanPull
     from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
     made = []
 
     def factory():
-        made.append(ContainerPull(RegistryOptions(), signatures=signing.signatures, client_factory=FakeClient, conf=signing.conf))
+        made.append(PodmanPull(RegistryOptions(), signatures=signing.signatures, client_factory=FakeClient, conf=signing.conf))
         return made[-1]
     factory.made = made
     return factory
@@ -472,6 +383,15 @@ def test_image_the_policy_accepts_anyway_is_pulled_as_named(signing):
     result = ContainerManager(eng, params(image=REG + '/other/app:1'), puller_factory=puller(signing)).apply()
     assert eng.calls[0] == ('pull', REG + '/other/app:1') and 'signatures' not in result
     assert FakeClient.heads == [] and signing.gpg.calls == []
+
+
+def test_image_missing_after_the_pull_is_the_pull_error_of_image_pull(signing):
+    from ansible_collections.podkit.containers.plugins.module_utils.errors import PodmanError
+    eng = PullEngine(container=None, image=None, pulled=signed_image('1' * 64))
+    eng.pull = lambda ref, **kw: eng.calls.append(('pull', ref))
+    with pytest.raises(PodmanError, match='podman pulled %s/other/app:1 but the image is not in local storage afterwards' % REG):
+        ContainerManager(eng, params(image=REG + '/other/app:1'), puller_factory=puller(signing)).apply()
+    assert eng.calls == [('pull', REG + '/other/app:1')]
 
 
 def test_no_pull_needed_makes_no_puller(signing):
