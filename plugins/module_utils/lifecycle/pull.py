@@ -36,6 +36,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     ConfigError,
     ManifestError,
     NotFoundError,
+    PodkitError,
     PodmanError,
     RegistryUnreachableError,
 )
@@ -418,6 +419,17 @@ class PodmanPull(object):
         it; SignatureError when they do not satisfy it."""
         return verify_signatures(self.signatures, self.policy(), asked, digest, self.pool, self.options)
 
+    def _refuse_artifact(self, image):
+        """ManifestError when ``image`` names an OCI artifact. Asked only once podman failed, so a pull that works costs
+        no extra request: an artifact gets a message that says so instead of podman's "unsupported image-specific
+        operation". A registry that does not answer here leaves podman's own message."""
+        try:
+            candidates, dummy = candidates_for(image_text(image), self.conf)
+            asked, descriptor = head_first(candidates, self.pool)
+        except PodkitError:
+            return
+        refuse_artifact(candidates, asked, descriptor, self.pool)
+
     def fetch(self, engine, image, asked=None, digest=None, check_mode=False):
         """Pull ``image`` into local storage through ``engine`` (a PodmanEngine) and return Fetched.
 
@@ -441,11 +453,7 @@ class PodmanPull(object):
                 engine.pull(pull_name, auth_file=auth['auth_file'], tls_verify=auth['tls_verify'], cert_dir=auth['cert_dir'],
                             platform=self.platform, env=podman_env(self.options))
             except PodmanError:
-                # Asked only once podman failed, so a pull that works costs no extra request: an artifact gets a
-                # message that says so instead of podman's "unsupported image-specific operation".
-                candidates, dummy = candidates_for(image_text(image), self.conf)
-                asked, descriptor = head_first(candidates, self.pool)
-                refuse_artifact(candidates, asked, descriptor, self.pool)
+                self._refuse_artifact(image)
                 raise
         if pull_name != name:
             engine.tag(pull_name, name)

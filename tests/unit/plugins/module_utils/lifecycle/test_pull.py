@@ -14,6 +14,7 @@ import pytest
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
     ConfigError,
     InvalidReferenceError,
+    ManifestError,
     PodmanError,
     SignatureError,
 )
@@ -215,3 +216,22 @@ def test_fetch_credentials_need_a_fully_qualified_name():
         with pytest.raises(ConfigError, match='app:1 is a short name'):
             puller(options=RegistryOptions(username='u', password='p')).fetch(engine, 'app:1', check_mode=check_mode)
     assert engine.pulls == []
+
+
+class FailingEngine(FakeEngine):
+    def pull(self, ref, **kw):
+        FakeEngine.pull(self, ref, **kw)
+        raise PodmanError('podman pull failed for image %s: unsupported image-specific operation on artifact' % ref)
+
+
+def test_fetch_names_an_artifact_when_podman_fails():
+    serve(SINGLE)
+    FakeClient.artifacts[SINGLE] = 'application/vnd.cncf.helm.config.v1+json'
+    with pytest.raises(ManifestError, match='is an OCI artifact'):
+        puller().fetch(FailingEngine(), NAME + ':1')
+
+
+def test_fetch_keeps_podmans_error_when_the_registry_does_not_answer_either():
+    # Nothing served: the HEAD that would tell an artifact fails too; podman's message is the one to show.
+    with pytest.raises(PodmanError, match='podman pull failed for image %s:1' % NAME):
+        puller().fetch(FailingEngine(), NAME + ':1')
