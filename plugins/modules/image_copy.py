@@ -168,6 +168,8 @@ options:
   registries_conf:
     description:
       - Path of a containers-registries.conf(5) file, read for C(insecure) and C(blocked) registries.
+      - A file that is not valid TOML (or nested absurdly deep, or of the wrong types) fails the task with its path and
+        line, as it does for podman; it is not ignored.
     type: path
   timeout:
     description:

@@ -2,6 +2,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import io
 import json
 import os
 import shutil
@@ -648,3 +649,73 @@ def test_foreign_layer_is_fetched_without_credentials_for_dir_and_docker_archive
          'dir:%s' % (tmp_path / 'by-skopeo')])
     assert (tmp_path / 'by-skopeo' / 'manifest.json').read_bytes() == foreign_image['manifest']
     assert (tmp_path / 'by-skopeo' / hexdigest).read_bytes() == (directory / hexdigest).read_bytes()
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('[[registry]]\nlocation = "x.example"\ninsecure = tru\n', 'is not valid TOML at line 3, column 12'),
+    ('a = ' + '[' * 400000, 'is nested deeper than 64 levels; refusing to parse it'),
+    ('[[registry]]\nlocation = 5\n', 'registry location must be a string'),
+])
+def test_broken_registries_conf_fails_instead_of_being_ignored(run_module, src_images, tmp_path, no_auth, text, expected):
+    src_reg, dummy = src_images
+    conf = tmp_path / 'registries.conf'
+    conf.write_text(text)
+    layout = str(tmp_path / 'layout')
+    # src_insecure is not given, so the copy asks registries.conf whether the source registry is insecure.
+    result = copy(run_module, 'docker://%s/src/app:1' % src_reg.host, 'oci:%s:x' % layout, registries_conf=str(conf),
+                  auth_file=no_auth)
+    assert result.get('failed') and str(conf) in result['msg'] and expected in result['msg'], result
+    assert '\n' not in result['msg'] and not os.path.exists(layout)
+
+
+def _rewrite_member(archive, name, change):
+    """Rewrite member ``name`` of the tar ``archive`` with ``change(bytes) -> bytes`` (docker save writes what podman
+    save does not: short RepoTags)."""
+    with tarfile.open(archive) as tar:
+        members = [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar.getmembers()]
+    with tarfile.open(archive, 'w') as tar:
+        for member, data in members:
+            if member.name == name:
+                data = change(data)
+                member.size = len(data)
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
+
+
+def test_docker_archive_with_docker_short_repo_tags(run_module, src_images, tmp_path, no_auth):
+    src_reg, pushed = src_images
+    archive = str(tmp_path / 'saved.tar')
+    ok(copy(run_module, 'docker://%s/src/app:1' % src_reg.host, 'docker-archive:%s:localhost/x/app:1' % archive,
+            src_insecure=True, auth_file=no_auth))
+
+    def short_tags(data):
+        items = json.loads(data.decode('utf-8'))
+        items[0]['RepoTags'] = ['myorg/app:1', 'busybox:latest']
+        return json.dumps(items).encode('utf-8')
+    _rewrite_member(archive, 'manifest.json', short_tags)
+    digests = set()
+    for name in ('myorg/app:1', 'docker.io/myorg/app:1', 'busybox:latest', 'docker.io/library/busybox:latest'):
+        layout = str(tmp_path / ('layout-' + name.replace('/', '_').replace(':', '_')))
+        result = ok(copy(run_module, 'docker-archive:%s:%s' % (archive, name), 'oci:%s:app' % layout, auth_file=no_auth))
+        assert result['changed']
+        digests.add(result['dest_digest'])
+    assert len(digests) == 1
+    missing = copy(run_module, 'docker-archive:%s:quay.io/myorg/app:1' % archive, 'oci:%s:app' % (tmp_path / 'none'),
+                   auth_file=no_auth)
+    assert missing.get('failed') and 'no such image in the archive (it holds myorg/app:1, busybox:latest)' in missing['msg']
+
+
+@pytest.mark.parametrize('index, expected', [
+    ('{"schemaVersion": 2, "manifests": "x"}', '$.manifests must be a list of objects'),
+    ('{"schemaVersion": 2, "manifests": ["a", "b"]}', '$.manifests[0] must be an object with digest: a string, not a string'),
+    ('{"schemaVersion": 2, "manifests": [{"digest": "sha256:%s", "annotations": []}]}' % ('a' * 64),
+     '$.manifests[0].annotations must be an object of strings, not a list'),
+    ('[' * 400000, 'is nested deeper than 64 levels'),
+])
+def test_hostile_oci_layout_fails_with_a_message(run_module, tmp_path, no_auth, index, expected):
+    layout = tmp_path / 'hostile'
+    (layout / 'blobs' / 'sha256').mkdir(parents=True)
+    (layout / 'oci-layout').write_text('{"imageLayoutVersion":"1.0.0"}')
+    (layout / 'index.json').write_text(index)
+    result = copy(run_module, 'oci:%s' % layout, 'oci:%s:x' % (tmp_path / 'out'), auth_file=no_auth)
+    assert result.get('failed') and 'index.json of oci:%s' % layout in result['msg'] and expected in result['msg'], result
+    assert not os.path.exists(str(tmp_path / 'out'))

@@ -484,3 +484,24 @@ def test_parallel_copies_into_one_layout_keep_every_name(layout, tmp_path):
         held = sorted(e['annotations'][transports.REF_NAME] for e in json.load(f)['manifests'])
     assert held == sorted(names + ['first'])
     assert [n for n in os.listdir(str(dest)) if n.startswith('.tmp-')] == []
+
+
+@pytest.mark.parametrize('text, fragment', [
+    ('[[registry]\n', 'is not valid TOML at line 1'),
+    ('a = ' + '[' * 1000, 'is nested deeper than 64 levels'),
+])
+def test_a_broken_registries_conf_is_not_ignored(tmp_path, text, fragment):
+    path = tmp_path / 'registries.conf'
+    path.write_text(text)
+    conf = engine._SafeConf(str(path))
+    for dummy in range(2):  # asked again (the other side of the copy), it fails again
+        with pytest.raises(ConfigError) as info:
+            conf.is_insecure('r.example')
+        assert str(path) in info.value.msg and fragment in info.value.msg
+
+
+def test_registries_conf_marks_insecure(tmp_path):
+    path = tmp_path / 'registries.conf'
+    path.write_text('[[registry]]\nlocation = "r.example"\ninsecure = true\n')
+    conf = engine._SafeConf(str(path))
+    assert conf.is_insecure('r.example') and not conf.is_insecure('other.example')
