@@ -23,6 +23,7 @@ demo_dir="$(cd "$demo_dir" && pwd)"
 cd "$demo_dir"
 keep="${PODKIT_DEMO_KEEP:-0}"
 service_name=podkit-demo-web
+# The role's default format (auto) gives a unit on podman < 4.4 and a Quadlet file from 4.4 on; set after the play.
 unit="container-$service_name.service"
 started_at=$SECONDS
 
@@ -51,6 +52,7 @@ if [ "$(ps -p 1 -o comm=)" != systemd ]; then
     # the login stores the credentials in the manager's config directory: the "reboot" keeps it, like ~/.config
     service_auth_file="$systemd_dir/config/containers/auth.json"
     unit_dir="$systemd_dir/config/systemd/user"
+    quadlet_dir="$systemd_dir/config/containers/systemd"
 else
     private=0
     mgr_vars=()
@@ -58,10 +60,12 @@ else
         scope=system
         service_auth_file=/etc/containers/auth.json
         unit_dir=/etc/systemd/system
+        quadlet_dir=/etc/containers/systemd
     else
         scope=user
         service_auth_file="$HOME/.config/containers/auth.json"
         unit_dir="${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user"
+        quadlet_dir="${XDG_CONFIG_HOME:-$HOME/.config}/containers/systemd"
     fi
 fi
 mgr() { env "${mgr_vars[@]}" "$@"; }
@@ -75,8 +79,11 @@ cgroup_unified=/sys/fs/cgroup/unified
 
 start_manager() {
     local cgroup="" state _
-    mkdir -p "$systemd_dir/run" "$systemd_dir/config"
+    mkdir -p "$systemd_dir/run" "$systemd_dir/config/systemd/user"
     chmod 700 "$systemd_dir/run"
+    # podman 5's Quadlet services of a user wait (90 s at most) for the system manager's network-online.target; with
+    # no system manager here it never comes, so that wait is masked in this private manager only.
+    ln -sfn /dev/null "$systemd_dir/config/systemd/user/podman-user-wait-network-online.service"
     # systemctl and the manager look for this directory to decide that systemd runs
     [ -d /run/systemd/system ] || mkdir -p /run/systemd/system
     if mkdir -p "$cgroup_unified/$cgroup_name" 2>/dev/null && [ -w "$cgroup_unified/$cgroup_name/cgroup.procs" ]; then
@@ -168,9 +175,11 @@ cleanup() {
         podkit_log "removing the service (roles/container_service with container_service_state=absent)"
         [ "$private" = 0 ] || [ -n "$(pid_of "$systemd_dir/manager.pid" systemd)" ] || start_manager
         mgr ansible-playbook "${playbook_args[@]}" --tags service -e demo_service_state=absent || rc=1
-        if [ -e "$unit_dir/$unit" ]; then   # the role could not run: remove what it installed by hand
+        if [ -e "$unit_dir/$unit" ] || [ -e "$quadlet_dir/$service_name.container" ]; then
+            # the role could not run: remove what it installed by hand
             systemctl_scope disable --now "$unit" >/dev/null 2>&1
-            rm -f "$unit_dir/$unit" "$unit_dir/default.target.wants/$unit"
+            systemctl_scope stop "$service_name.service" >/dev/null 2>&1
+            rm -f "$unit_dir/$unit" "$unit_dir/default.target.wants/$unit" "$quadlet_dir/$service_name.container"
             podman rm -f --ignore -t 0 "$service_name" >/dev/null 2>&1
             rc=1
         fi
@@ -237,6 +246,11 @@ playbook_args=(-i localhost, -c local
     "$PODKIT_STAGE/playbooks/demo.yml")
 deployed=1
 mgr ansible-playbook "${playbook_args[@]}"
+if [ -e "$quadlet_dir/$service_name.container" ]; then
+    unit="$service_name.service"
+    podkit_log "Quadlet (podman $(podman version --format '{{.Client.Version}}')): $quadlet_dir/$service_name.container" \
+        "became $unit through podman's generator"
+fi
 
 url="http://127.0.0.1:$web_port/"
 podkit_log "$unit is $(systemctl_scope is-enabled "$unit" 2>/dev/null) and $(systemctl_scope is-active "$unit" 2>/dev/null)"

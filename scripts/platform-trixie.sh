@@ -104,9 +104,14 @@ _podkit_trixie_inner() {
     _podkit_trixie_copy /etc/pip.conf "$mnt/etc/pip.conf"
     _podkit_trixie_copy /etc/resolv.conf "$mnt/etc/resolv.conf"
     local rc=0
-    env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-        TERM="${TERM:-dumb}" PODMAN_IGNORE_CGROUPSV1_WARNING=1 ${CI:+CI="$CI"} \
-        chroot "$mnt" "$@" || rc=$?
+    # pivot_root, not chroot, in a mount namespace of its own: the root must be the root of its mount namespace, as
+    # on a real machine. Under a plain chroot, runc's `exec` joins a container's mount namespace at the machine's
+    # root instead, and `podman exec` fails to chdir to the container's working directory ("chdir to cwd ... no such
+    # file or directory"). The namespace is nested, so this shell keeps its view and the trap above unmounts.
+    unshare --mount --propagation private -- sh -c 'cd "$1" && pivot_root . mnt && cd / && umount -l /mnt && shift &&
+        exec "$@"' podkit-trixie "$mnt" \
+        env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+        TERM="${TERM:-dumb}" PODMAN_IGNORE_CGROUPSV1_WARNING=1 ${CI:+CI="$CI"} "$@" || rc=$?
     return $rc
 }
 

@@ -23,8 +23,10 @@ description:
     written - C(Image), C(ContainerName), C(Environment), C(Label), C(PublishPort), C(Volume), C(User),
     C(Network), C(Exec), C(PodmanArgs) - options with a key of a later release (C(WorkingDir) and C(HostName)
     4.6, C(Entrypoint) and C(StopTimeout) 5.0, C(StopSignal) 5.2, C(HealthCmd) 4.5) go to C(PodmanArgs=) so
-    that one file works from 4.4 on. Quadlet files are checked by the tests against that key list (podman 4.3
-    on the test machines has no Quadlet generator), not run.
+    that one file works from 4.4 on. The tests run Quadlet files through podman 5.4's generator in a real
+    systemd 257 user manager (and check them against that key list on podman 4.3, which has no generator).
+  - O(format=auto) (the default) picks Quadlet where podman is 4.4 or later, the rendered unit before; a file
+    already installed for the container keeps its format.
   - The container options have the names and meaning of M(podkit.containers.container_state), and are
     validated and rendered by the same code, so a role can pass one spec to both modules.
   - The file is written only when its content differs - rendered, compared with the file on disk, written to
@@ -72,9 +74,13 @@ options:
     description:
       - V(unit) - a systemd service (C(container-NAME.service)) like C(podman generate systemd --new).
       - V(quadlet) - a Quadlet file (C(NAME.container); the service is C(NAME.service)); needs podman 4.4 or later.
+      - V(auto) - the format of the file already installed for this container, if there is one (so a podman
+        upgrade never leaves two services for one container); else V(quadlet) when C(podman version) (of
+        O(executable)) is 4.4 or later, V(unit) before. V(unit) with O(from_container=true). RV(format) says
+        which one was used.
     type: str
-    choices: [unit, quadlet]
-    default: unit
+    choices: [auto, unit, quadlet]
+    default: auto
   scope:
     description:
       - V(system) - the system manager; the file goes to C(/etc/systemd/system) (unit) or C(/etc/containers/systemd) (quadlet).
@@ -235,6 +241,11 @@ content:
   description: Text of the file (what is or would be installed); null with O(state=absent).
   returned: always
   type: str
+format:
+  description: The format of the file, V(unit) or V(quadlet) (what O(format=auto) chose).
+  returned: always
+  type: str
+  sample: quadlet
 daemon_reloaded:
   description: Whether the systemd manager was reloaded.
   returned: always
@@ -267,7 +278,7 @@ def main():
         name=dict(type='str', required=True),
         image=dict(type='str'),
         state=dict(type='str', default='present', choices=['present', 'absent']),
-        format=dict(type='str', default='unit', choices=['unit', 'quadlet']),
+        format=dict(type='str', default='auto', choices=['auto', 'unit', 'quadlet']),
         scope=dict(type='str', choices=['system', 'user']),
         dest=dict(type='path'),
         unit_name=dict(type='str'),

@@ -18,6 +18,7 @@ import uuid
 import pytest
 
 from ansible_runner import task_results
+from registry_server import free_port
 from tools import podman
 
 LOOP = ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.2; done']
@@ -189,10 +190,17 @@ def test_paused_to_absent_with_force_and_absent_to_paused(run_playbook, tmp_path
     four_steps(run_playbook, tmp_path, dict(name=name, state='absent', force=True), ['remove'], 'paused', 'absent')
 
 
+def _with_ports(spec, ports):
+    for placeholder, port in ports.items():
+        spec = spec.replace(placeholder, port)
+    return spec
+
+
 @pytest.mark.parametrize('key, first, second', [
     ('env', {'MODE': 'one'}, {'MODE': 'two'}),
     ('labels', {'tier': 'web'}, {'tier': 'api'}),
-    ('ports', ['127.0.0.1:18431:80'], ['127.0.0.1:18432:80']),
+    # PORT1/PORT2: free ports chosen at run time (both platforms and parallel runs share 127.0.0.1)
+    ('ports', ['127.0.0.1:PORT1:80'], ['127.0.0.1:PORT2:80']),
     ('command', LOOP, ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.3; done']),
 ])
 def test_drift_recreates(run_playbook, tmp_path, cname, base_args, key, first, second):
@@ -200,6 +208,8 @@ def test_drift_recreates(run_playbook, tmp_path, cname, base_args, key, first, s
     args = dict(base_args, name=name, state='started')
     if key == 'ports':
         args.pop('network')
+        ports = {'PORT1': str(free_port()), 'PORT2': str(free_port())}
+        first, second = ([_with_ports(p, ports) for p in first], [_with_ports(p, ports) for p in second])
     first_args = dict(args, **{key: first})
     args[key] = second
     check, applied = four_steps(run_playbook, tmp_path, args, ['recreate', 'start'], 'running', 'running',
@@ -214,7 +224,7 @@ def test_drift_recreates(run_playbook, tmp_path, cname, base_args, key, first, s
     elif key == 'labels':
         assert data['Config']['Labels']['tier'] == 'api'
     elif key == 'ports':
-        assert data['HostConfig']['PortBindings'] == {'80/tcp': [{'HostIp': '127.0.0.1', 'HostPort': '18432'}]}
+        assert data['HostConfig']['PortBindings'] == {'80/tcp': [{'HostIp': '127.0.0.1', 'HostPort': ports['PORT2']}]}
     else:
         assert data['Config']['Cmd'] == second
 

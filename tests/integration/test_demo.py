@@ -14,7 +14,7 @@ import pathlib
 import subprocess
 import time
 
-from tools import podman, secret_scan
+from tools import has_quadlet, podman, secret_scan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVICE = 'podkit-demo-web'
@@ -59,6 +59,8 @@ def test_demo_script(tmp_path):
     took = time.time() - started
     out = proc.stdout
     assert proc.returncode == 0, out[-6000:]
+    if has_quadlet():  # the role's default format (auto) is Quadlet there
+        assert 'became %s.service through podman\'s generator' % SERVICE in out, out[-6000:]
     assert 'failed=0' in out and 'failed=1' not in out and 'second login changed: False' in out, out[-6000:]
 
     # the service answered: the play's own check, then curl before and (private manager) after the "reboot"
@@ -80,6 +82,8 @@ def test_demo_script(tmp_path):
     # nothing left running or installed
     unit_dir = systemd_dir / 'config' / 'systemd' / 'user'
     assert not (unit_dir / UNIT).exists(), 'unit file left behind'
+    assert not (systemd_dir / 'config' / 'containers' / 'systemd' / (SERVICE + '.container')).exists(), \
+        'Quadlet file left behind'
     assert not os.path.lexists(str(unit_dir / 'default.target.wants' / UNIT)), 'unit left enabled'
     assert podman('container', 'exists', SERVICE, check=False).returncode == 1, 'container %s left behind' % SERVICE
     assert _processes_of(demo_dir) == [], 'processes of the demo left running'

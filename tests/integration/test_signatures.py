@@ -3,8 +3,10 @@ image_pull, and the other way round.
 
 Keys are made here: a GPG key with a passphrase in a temporary GNUPGHOME (gpg-agent caches nothing, so a wrong
 passphrase really is wrong), sigstore P-256 key pairs with ``cryptography`` (plain PEM and the encrypted sigstore
-format). Debian's skopeo/podman builds have sigstore disabled ("Debian-local change: sigstore disabled"), so sigstore
-signatures are checked by this collection on both ends, and the refusal of those tools is asserted as it is.
+format). Debian 12's skopeo 1.9.3 has sigstore disabled ("Debian-local change: sigstore disabled"): there sigstore
+signatures are checked by this collection on both ends, and that refusal is asserted as it is. Debian 13's skopeo 1.18
+has sigstore (scripts/test.sh runs these tests there too): there skopeo must accept image_copy's sigstore signatures
+and refuse an unsigned image, and image_pull and container_state must accept skopeo's.
 """
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -121,6 +123,21 @@ class Setup:
         if proc.returncode == 0:
             remove_image(proc.stdout.strip().splitlines()[-1])
         return proc
+
+
+_SIGSTORE = []
+
+
+def skopeo_has_sigstore(tmp_dir):
+    """Whether this skopeo signs and verifies sigstore signatures (1.18 on Debian 13; not Debian 12's 1.9.3)."""
+    if not _SIGSTORE:
+        prefix = os.path.join(str(tmp_dir), 'probe-%s' % uuid.uuid4().hex[:8])
+        with open(prefix + '.pass', 'w') as f:
+            f.write('probe-passphrase')
+        proc = run(['skopeo', 'generate-sigstore-key', '--output-prefix', prefix, '--passphrase-file', prefix + '.pass'],
+                   check=False)
+        _SIGSTORE.append(proc.returncode == 0 and os.path.exists(prefix + '.pub'))
+    return _SIGSTORE[0]
 
 
 def remove_image(name_or_id):
@@ -278,11 +295,20 @@ def test_sigstore_sign_and_verify(setup, keys, run_module, tmp_path):
         pulled = ok(run_module('image_pull', pull_args))
         assert pulled['pulled'] is True and pulled['signatures'] == [{'type': 'sigstore', 'key': None, 'identity': dest, 'digest': digest}]
         ok(run_module('image_pull', dict(pull_args, signature_policy=setup.plain_policy, policy='always')))
-        # Debian builds of skopeo 1.9.3 refuse to verify sigstore signatures at all.
+        sigstore = skopeo_has_sigstore(tmp_path)
         proc = setup.skopeo_copy(dest, setup.sigstore_policy, check=False)
-        assert proc.returncode == 0 or 'sigstore disabled' in proc.stderr
+        if sigstore:
+            # skopeo verifies our signature under its sigstoreSigned policy (and the one by the plain key with that key)
+            assert proc.returncode == 0, proc.stderr
+            assert setup.skopeo_copy(dest, setup.plain_policy, check=False).returncode == 0
+        else:
+            # Debian 12's skopeo 1.9.3 refuses to verify sigstore signatures at all.
+            assert proc.returncode != 0 and 'sigstore disabled' in proc.stderr, proc.stderr
         fresh_image(reg, '%s:1' % repo, tmp_path)
         failed(run_module('image_pull', pull_args), 'not signed', 'no sigstore signature')
+        if sigstore:
+            refused = setup.skopeo_copy(dest, setup.sigstore_policy, check=False)
+            assert refused.returncode != 0 and 'signature' in refused.stderr.lower(), refused.stderr
     finally:
         remove_image(dest)
     secret_scan([first, plain], [SIGSTORE_PASSPHRASE])
@@ -513,3 +539,51 @@ def test_container_state_pulls_only_signed_images(setup, web, keys, run_module, 
         podman('rm', '--force', '--time', '0', name, check=False)
         remove_image(dest)
     secret_scan([check, first, predicted, refused], [GPG_PASSPHRASE])
+
+
+def test_skopeo_sigstore_signs_image_pull_and_container_state_verify(setup, keys, run_module, tmp_path):
+    """The other way round: a key pair from `skopeo generate-sigstore-key`, a signature from `skopeo copy
+    --sign-by-sigstore-private-key` (a sigstore attachment), verified by image_pull and container_state."""
+    if not skopeo_has_sigstore(tmp_path):
+        pytest.skip('this skopeo has sigstore disabled (Debian 12); the Debian 13 platform runs this test')
+    reg = setup.registry
+    repo = 'sig/skopeo-sigstore-%s' % uuid.uuid4().hex[:8]
+    src = fresh_image(reg, '%s-src:1' % repo, tmp_path)
+    dest = '%s/%s:1' % (reg.host, repo)
+    prefix = str(tmp_path / 'skopeo-sigstore')
+    passphrase = 'skopeo-sigstore-%s' % uuid.uuid4().hex[:12]
+    with open(prefix + '.pass', 'w') as f:
+        f.write(passphrase)
+    run(['skopeo', 'generate-sigstore-key', '--output-prefix', prefix, '--passphrase-file', prefix + '.pass'])
+    run(['skopeo', '--registries.d', setup.registries_d, 'copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false',
+         '--sign-by-sigstore-private-key', prefix + '.private', '--sign-passphrase-file', prefix + '.pass',
+         'docker://' + src.ref, 'docker://' + dest])
+    policy = setup.policy('skopeo-sigstore', [{'type': 'sigstoreSigned', 'keyPath': prefix + '.pub'}])
+    digest = json.loads(run(['skopeo', 'inspect', '--tls-verify=false', 'docker://' + dest]).stdout)['Digest']
+    pull_args = dict(name=dest, insecure=True, signature_policy=policy, registries_d=setup.registries_d)
+    name = 'podkit-sigss-%s' % uuid.uuid4().hex[:8]
+    cs_args = dict(name=name, image=dest, command=LOOP, stop_timeout=5, network=['none'], pull='missing', insecure=True,
+                   signature_policy=policy, registries_d=setup.registries_d)
+    try:
+        assert setup.skopeo_copy(dest, policy, check=False).returncode == 0
+        pulled = ok(run_module('image_pull', pull_args))
+        assert pulled['pulled'] is True
+        assert pulled['signatures'] == [{'type': 'sigstore', 'key': None, 'identity': dest, 'digest': digest}]
+        # under a policy with another key, skopeo's signature does not count
+        failed(run_module('image_pull', dict(pull_args, signature_policy=setup.sigstore_policy, policy='always')),
+               'not signed')
+        remove_image(dest)
+
+        started = ok(run_module('container_state', cs_args))
+        assert started['actions'] == ['pull', 'create', 'start'], started
+        assert started['signatures'][0]['type'] == 'sigstore' and started['signatures'][0]['digest'] == digest
+        assert container_image(name)[1] == 'running'
+        # the tag moves to an unsigned image: refused, the signed one keeps running
+        fresh_image(reg, '%s:1' % repo, tmp_path)
+        failed(run_module('container_state', dict(cs_args, pull='newer')), 'not signed', 'no sigstore signature')
+        assert container_image(name)[1] == 'running'
+        assert setup.skopeo_copy(dest, policy, check=False).returncode != 0
+    finally:
+        podman('rm', '--force', '--time', '0', name, check=False)
+        remove_image(dest)
+    secret_scan([pulled, started], [passphrase])

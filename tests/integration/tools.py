@@ -41,6 +41,22 @@ def podman(*args, **kw):
     return run(['podman'] + [str(a) for a in args], **kw)
 
 
+_VERSION = []
+
+
+def podman_version():
+    """(major, minor) of the podman on PATH (4.3 on Debian 12, 5.4 on Debian 13)."""
+    if not _VERSION:
+        out = run(['podman', 'version', '--format', '{{.Client.Version}}']).stdout.strip()
+        _VERSION.append(tuple(int(part) for part in out.split('.')[:2]))
+    return _VERSION[0]
+
+
+def has_quadlet():
+    """Whether podman has the Quadlet generator (4.4 on), i.e. what format=auto picks there."""
+    return podman_version() >= (4, 4)
+
+
 def docker_ref(ref):
     return ref if ref.startswith(TRANSPORTS) else 'docker://' + ref
 

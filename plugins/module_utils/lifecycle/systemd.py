@@ -29,6 +29,8 @@ from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec i
 )
 
 FORMATS = ('unit', 'quadlet')
+# format=auto: Quadlet where podman has the generator, else the rendered unit (see auto_format).
+AUTO_FORMAT = 'auto'
 SCOPES = ('system', 'user')
 RESTART_POLICIES = ('no', 'on-success', 'on-failure', 'on-abnormal', 'on-watchdog', 'on-abort', 'always')
 DEFAULT_STOP_TIMEOUT = 10
@@ -223,6 +225,24 @@ def _check_auth_file(path, runtime_dir):
                 'credentials; copy the auth file to a persistent path (e.g. /etc/containers/auth.json or '
                 '~/.config/containers/auth.json) and pass that' % (path, root), option='auth_file')
     return path
+
+
+def _version_tuple(version):
+    match = re.match(r'^\s*v?(\d+)\.(\d+)', u'%s' % (version or ''))
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def auto_format(podman_version, installed=None):
+    """What format=auto means: the format of the file already installed for this container (``installed``; so an
+    upgrade of podman never leaves a second service for the same container), else Quadlet from podman 4.4 on, where
+    its generator exists (and podman 5 deprecates `podman generate systemd`), else the rendered unit."""
+    if installed:
+        return installed
+    have = _version_tuple(podman_version)
+    if have is None:
+        raise ConfigError('format=auto: cannot tell the podman version from %r; set format to unit or quadlet'
+                          % (podman_version,), option='format')
+    return 'quadlet' if have >= _version_tuple(QUADLET_MIN_VERSION) else 'unit'
 
 
 # ---------------------------------------------------------------- names and directories

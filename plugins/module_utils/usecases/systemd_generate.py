@@ -114,14 +114,40 @@ def _podman_path(executable):
     return shutil.which(executable) or systemd.DEFAULT_PODMAN
 
 
+def _installed_format(params, scope, environ):
+    """The format whose file for this container is already there (unit first), or None."""
+    unit_name = params.get('unit_name')
+    for fmt in systemd.FORMATS:
+        if fmt == 'unit' and unit_name and unit_name.endswith('.container'):
+            continue
+        _service, file_name = systemd.unit_file_name(fmt, params['name'], unit_name)
+        directory = params.get('dest') or systemd.default_directory(fmt, scope, environ=environ)
+        if os.path.exists(posixpath.join(directory, file_name)):
+            return fmt
+    return None
+
+
+def _resolve_format(params, run, scope, environ, podman_path):
+    fmt = params.get('format') or systemd.AUTO_FORMAT
+    if fmt != systemd.AUTO_FORMAT:
+        return fmt
+    if params.get('from_container'):
+        return 'unit'  # the only format a recorded command line can become
+    installed = _installed_format(params, scope, environ)
+    if installed:
+        return installed
+    engine = PodmanEngine(lambda argv, data=None, env=None: run(argv, env or {}), executable=podman_path)
+    return systemd.auto_format((engine.version().get('Client') or {}).get('Version'))
+
+
 def generate(params, run, check_mode=False, environ=None, uid=None, podman_path=None):
     """The whole task: returns the module result dict; raises PodkitError."""
     params = fold_spec(params)
     environ = os.environ if environ is None else environ
     uid = os.getuid() if uid is None else uid
-    fmt = params.get('format') or 'unit'
     scope = params.get('scope') or ('system' if uid == 0 else 'user')
     podman_path = podman_path or _podman_path(params.get('executable'))
+    fmt = _resolve_format(params, run, scope, environ, podman_path)
     name = params['name']
 
     spec = None
@@ -153,12 +179,12 @@ def generate(params, run, check_mode=False, environ=None, uid=None, podman_path=
         content = None
         before = files.read_text(path)
         if before is None:
-            return _result(False, service_name, path, None, files.diff_of(path, None, None), False)
+            return _result(False, service_name, path, None, files.diff_of(path, None, None), False, fmt)
         if reload_wanted:
             manager.ensure_reachable()
         result = files.remove_file(path, check_mode=check_mode)
         reloaded = _reload(manager, reload_wanted, check_mode, path, before)
-        return _result(result.changed, service_name, path, content, result.diff, reloaded)
+        return _result(result.changed, service_name, path, content, result.diff, reloaded, fmt)
 
     if raw_args is None:
         if not params.get('image'):
@@ -168,12 +194,12 @@ def generate(params, run, check_mode=False, environ=None, uid=None, podman_path=
     before = files.read_text(path)
     if before == content:
         result = files.ensure_file(path, content, check_mode=check_mode)  # the mode may still differ
-        return _result(result.changed, service_name, path, content, result.diff, False)
+        return _result(result.changed, service_name, path, content, result.diff, False, fmt)
     if reload_wanted:
         manager.ensure_reachable()
     result = files.ensure_file(path, content, check_mode=check_mode)
     reloaded = _reload(manager, reload_wanted, check_mode, path, before)
-    return _result(result.changed, service_name, path, content, result.diff, reloaded)
+    return _result(result.changed, service_name, path, content, result.diff, reloaded, fmt)
 
 
 def _reload(manager, wanted, check_mode, path, before):
@@ -187,6 +213,6 @@ def _reload(manager, wanted, check_mode, path, before):
     return True
 
 
-def _result(changed, service_name, path, content, diff, reloaded):
+def _result(changed, service_name, path, content, diff, reloaded, fmt):
     return dict(changed=changed, unit_name=service_name, path=path, content=content, diff=diff,
-                daemon_reloaded=reloaded)
+                daemon_reloaded=reloaded, format=fmt)

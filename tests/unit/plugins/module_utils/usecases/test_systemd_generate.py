@@ -11,7 +11,8 @@ import os
 
 import pytest
 
-from ansible_collections.podkit.containers.plugins.module_utils.errors import SystemdError
+from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError, SystemdError
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle import systemd
 from ansible_collections.podkit.containers.plugins.module_utils.usecases import systemd_generate
 
 
@@ -85,3 +86,67 @@ def test_generate_absent(tmp_path):
     assert res['changed'] and res['daemon_reloaded'] and not (tmp_path / 'container-web.service').exists()
     res = systemd_generate.generate(_params(tmp_path, state='absent', image=None), run, environ={}, uid=0)
     assert not res['changed']
+
+
+# ------------------------------------------------------------------ format=auto
+
+class VersionRun(FakeRun):
+    """FakeRun that also answers `podman version --format json` with ``version``."""
+
+    def __init__(self, version, **kw):
+        super(VersionRun, self).__init__(**kw)
+        self.version = version
+
+    def __call__(self, argv, env):
+        if argv[1:2] == ['version']:
+            self.calls.append(argv)
+            return 0, '{"Client": {"Version": "%s"}}' % self.version, ''
+        return super(VersionRun, self).__call__(argv, env)
+
+
+def _fake_podman(tmp_path):
+    path = tmp_path / 'podman'
+    path.write_text(u'#!/bin/sh\nexit 1\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.parametrize('version, fmt, file_name', [
+    ('4.3.1', 'unit', 'container-web.service'),
+    ('4.4.0', 'quadlet', 'web.container'),
+    ('5.4.2', 'quadlet', 'web.container'),
+])
+def test_auto_format_follows_the_podman_version(tmp_path, version, fmt, file_name):
+    units = tmp_path / 'units'
+    params = _params(units, format='auto', executable=_fake_podman(tmp_path))
+    run = VersionRun(version)
+    res = systemd_generate.generate(params, run, environ={}, uid=0)
+    assert res['format'] == fmt and res['path'] == str(units / file_name)
+    assert os.listdir(str(units)) == [file_name]
+    assert run.calls[0][1:2] == ['version']
+
+
+def test_auto_format_keeps_the_installed_file(tmp_path):
+    """A container installed as a unit under podman 4.3 stays a unit after an upgrade to 5 (no second service)."""
+    params = _params(tmp_path, format='auto', executable=_fake_podman(tmp_path))
+    first = systemd_generate.generate(params, VersionRun('4.3.1'), environ={}, uid=0)
+    assert first['format'] == 'unit'
+    later = VersionRun('5.4.2')
+    again = systemd_generate.generate(params, later, environ={}, uid=0)
+    assert again['format'] == 'unit' and again['changed'] is False
+    assert not any(c[1:2] == ['version'] for c in later.calls), 'the installed file decides; podman is not asked'
+    gone = systemd_generate.generate(dict(params, state='absent', image=None), VersionRun('5.4.2'), environ={}, uid=0)
+    assert gone['changed'] and gone['format'] == 'unit' and os.listdir(str(tmp_path)) == ['podman']
+
+
+def test_auto_format_unreadable_version(tmp_path):
+    params = _params(tmp_path / 'units', format='auto', executable=_fake_podman(tmp_path))
+    with pytest.raises(ConfigError) as exc:
+        systemd_generate.generate(params, VersionRun('dev'), environ={}, uid=0)
+    assert 'format=auto' in exc.value.msg and 'set format' in exc.value.msg
+    assert not (tmp_path / 'units').exists()
+
+
+def test_auto_format_from_container_is_a_unit():
+    assert systemd.auto_format('5.4.2', installed='unit') == 'unit'
+    assert systemd.auto_format('v4.4.1') == 'quadlet' and systemd.auto_format('4.3.1') == 'unit'
