@@ -117,7 +117,9 @@ stop_manager() {  # like logging out: the manager stops its units and exits
 
 remove_cgroups() {  # only empty ones: rmdir refuses a cgroup with processes in it
     local dir
-    for dir in "$cgroup_unified/$cgroup_name" "/sys/fs/cgroup/systemd/$cgroup_name"; do
+    # every hierarchy: on cgroup v1, podman 5's Quadlet services (--cgroups=split) make the manager's cgroup in each
+    # controller's hierarchy too (pids, memory, ...)
+    for dir in "$cgroup_unified/$cgroup_name" /sys/fs/cgroup/*/"$cgroup_name"; do
         [ -d "$dir" ] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
     done
     return 0

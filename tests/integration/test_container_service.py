@@ -412,6 +412,9 @@ class RootlessManager(object):
 
     def start(self, timeout=30):
         cgroup = self._delegate_cgroup()
+        # systemctl and the manager check for this directory to decide that "systemd is running" (else: "the system
+        # has not been booted with systemd"); /run may be fresh, as in the Debian 13 root
+        os.makedirs('/run/systemd/system', exist_ok=True)
         if not os.path.isdir(self.unit_dir):
             self.as_user('mkdir', '-p', self.unit_dir)
         mask_network_wait(self.unit_dir)
@@ -483,7 +486,10 @@ def test_rootless_deploy_survives_reboot(rootless, web, registry_tls_basic, run_
     manager = rootless['manager']
     user = rootless['user']
     name = 'svc-rl-%s' % uuid.uuid4().hex[:6]
-    if has_quadlet():  # the default format, auto
+    # Rootless Quadlet services run `podman run --cgroups=split`; on this machine's cgroup v1 hybrid layout that
+    # exits 126 for an unprivileged user (seen with podman 5.4.2), so with cgroup v1 the account gets the unit format.
+    fmt = 'quadlet' if has_quadlet() and os.path.exists('/sys/fs/cgroup/cgroup.controllers') else 'unit'
+    if fmt == 'quadlet':  # what the default, auto, picks there
         unit = name + '.service'
         unit_path = os.path.join(user.pw_dir, '.config', 'containers', 'systemd', name + '.container')
         wants_link = None
@@ -511,6 +517,7 @@ def test_rootless_deploy_survives_reboot(rootless, web, registry_tls_basic, run_
         'container_service_registry_password': registry_tls_basic.password,
         'container_service_ca_cert': ca,
         'container_service_verify_settle': 2,
+        'container_service_format': fmt,
     }
     auth_file = os.path.join(user.pw_dir, '.config', 'containers', 'auth.json')
     env = {}
