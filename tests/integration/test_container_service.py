@@ -29,7 +29,7 @@ from images import push
 from registry_server import free_port
 from systemd_manager import mask_network_wait, user_manager  # noqa: F401  pylint: disable=unused-import
 from test_container_state import _sh, ensure_test_user
-from tools import has_quadlet, podman, secret_scan
+from tools import has_quadlet, podman, podman_version, secret_scan
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLAYBOOK = os.path.join(HERE, 'playbooks', 'container_service.yml')
@@ -485,11 +485,13 @@ def test_rootless_deploy_survives_reboot(rootless, web, registry_tls_basic, run_
     and the check is the container's own process list instead of HTTP."""
     manager = rootless['manager']
     user = rootless['user']
+    if has_quadlet() and not os.path.exists('/sys/fs/cgroup/cgroup.controllers'):
+        # Seen with podman 5.4.2 in the Debian 13 root on this machine's cgroup v1 hybrid layout: the account's Quadlet
+        # service fails (`podman run --cgroups=split` exits 126) and its rendered unit ends at once (inactive, no
+        # container). Not yet understood; podman 5 deprecates cgroup v1, and podman 4.3 runs this test on Debian 12.
+        pytest.skip('rootless podman %d.%d services on cgroup v1 do not run here (see the comment)' % podman_version())
     name = 'svc-rl-%s' % uuid.uuid4().hex[:6]
-    # Rootless Quadlet services run `podman run --cgroups=split`; on this machine's cgroup v1 hybrid layout that
-    # exits 126 for an unprivileged user (seen with podman 5.4.2), so with cgroup v1 the account gets the unit format.
-    fmt = 'quadlet' if has_quadlet() and os.path.exists('/sys/fs/cgroup/cgroup.controllers') else 'unit'
-    if fmt == 'quadlet':  # what the default, auto, picks there
+    if has_quadlet():  # what the default, auto, picks there
         unit = name + '.service'
         unit_path = os.path.join(user.pw_dir, '.config', 'containers', 'systemd', name + '.container')
         wants_link = None
@@ -517,7 +519,6 @@ def test_rootless_deploy_survives_reboot(rootless, web, registry_tls_basic, run_
         'container_service_registry_password': registry_tls_basic.password,
         'container_service_ca_cert': ca,
         'container_service_verify_settle': 2,
-        'container_service_format': fmt,
     }
     auth_file = os.path.join(user.pw_dir, '.config', 'containers', 'auth.json')
     env = {}
