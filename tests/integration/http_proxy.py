@@ -4,7 +4,8 @@
 upstream and relays its answer, except:
   drop_response(method, path) -> True: the request reaches the registry (which acts on it), then the client's
                  connection is reset instead of answered (a lost response);
-  stall_after(method, path) -> N: the body of the answer stops after N bytes until ``stop()`` (a stalled source).
+  stall_after(method, path) -> N: the body of the answer stops after N bytes until ``stop()`` (a stalled source);
+  alter_request(method, path, body) -> body: what the registry receives instead of the request body.
 ``requests`` records (method, path, status or 'dropped'/'stalled'). Use it as a context manager.
 """
 from __future__ import absolute_import, division, print_function
@@ -21,8 +22,9 @@ _HOP_BY_HOP = {'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authoriz
 
 
 class FaultProxy(object):
-    def __init__(self, upstream_port, drop_response=None, stall_after=None):
+    def __init__(self, upstream_port, drop_response=None, stall_after=None, alter_request=None):
         self.upstream_port = upstream_port
+        self.alter_request = alter_request or (lambda method, path, body: body)
         self.drop_response = drop_response or (lambda method, path: False)
         self.stall_after = stall_after or (lambda method, path: None)
         self.requests = []
@@ -37,10 +39,11 @@ class FaultProxy(object):
 
             def _forward(self):
                 length = int(self.headers.get('Content-Length') or 0)
-                body = self.rfile.read(length) if length else None
+                body = proxy.alter_request(self.command, self.path, self.rfile.read(length) if length else None)
                 upstream = http.client.HTTPConnection('127.0.0.1', proxy.upstream_port, timeout=60)
+                # The client's Host header goes through: the registry builds its Location URLs from it, so upload
+                # sessions come back through the proxy too.
                 headers = dict((k, v) for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP)
-                headers['Host'] = '127.0.0.1:%d' % proxy.upstream_port
                 upstream.request(self.command, self.path, body=body, headers=headers)
                 response = upstream.getresponse()
                 data = response.read()

@@ -719,3 +719,23 @@ def test_hostile_oci_layout_fails_with_a_message(run_module, tmp_path, no_auth, 
     result = copy(run_module, 'oci:%s' % layout, 'oci:%s:x' % (tmp_path / 'out'), auth_file=no_auth)
     assert result.get('failed') and 'index.json of oci:%s' % layout in result['msg'] and expected in result['msg'], result
     assert not os.path.exists(str(tmp_path / 'out'))
+
+
+def test_registry_rejecting_verified_bytes_is_not_called_a_content_mismatch(src_images, start_registry, run_module, no_auth):
+    """The source verified every byte; the registry judges other bytes (here a proxy flips one in transit)."""
+    src_reg, pushed = src_images
+    dst = start_registry()
+
+    def flip_a_byte(method, path, body):
+        if method == 'PUT' and '/blobs/uploads/' in path and body:
+            return body[:-1] + bytes([body[-1] ^ 0xff])
+        return body
+
+    with FaultProxy(dst.port, alter_request=flip_a_byte) as proxy:
+        result = copy(run_module, 'docker://%s/src/app:1' % src_reg.host, 'docker://%s/altered/app:1' % proxy.host,
+                      src_insecure=True, dest_insecure=True, auth_file=no_auth, retries=0)
+    assert result.get('failed'), result
+    assert 'does not match its digest or size' not in result['msg'], result
+    assert 'verified against that digest and size on the way' in result['msg'] and 'run the copy again' in result['msg']
+    assert result.get('error_codes') == ['DIGEST_INVALID'], result
+    assert head(dst, 'altered/app', '1')[0] == 404

@@ -534,11 +534,13 @@ class RegistryDestination(Destination):
             if not counted['verified']:
                 raise
             # We sent exactly the verified bytes, so the registry judged something else: an upload it changed or
-            # lost during the copy (upload purging, a restart on other storage, a concurrent delete).
+            # lost during the copy (upload purging, a restart on other storage, a concurrent delete), or bytes a
+            # proxy altered on the way.
             raise TransferError('registry %s rejected the upload of blob %s to %s although the %d bytes sent were verified '
-                                'against that digest and size on the way; the upload changed or vanished on the registry '
-                                'during the copy (upload purging, garbage collection, a concurrent push): run the copy '
-                                'again' % (self.client.registry, desc['digest'], self.repository, counted['bytes']),
+                                'against that digest and size on the way: what it holds is not what was sent (the upload '
+                                'changed or vanished on the registry during the copy, through upload purging, garbage '
+                                'collection or a concurrent push, or a proxy altered it in transit); run the copy again'
+                                % (self.client.registry, desc['digest'], self.repository, counted['bytes']),
                                 registry=self.client.registry, repository=self.repository, status=err.status,
                                 error_codes=err.details.get('error_codes'))
         return counted['bytes']
