@@ -124,7 +124,8 @@ _podkit_trixie_exec() {  # _podkit_trixie_exec ROOT CMD...
 
 _podkit_trixie_build() {  # _podkit_trixie_build DIR: debootstrap + packages into DIR (empty, ours)
     local dir="$1" mirror started=$SECONDS
-    mirror="$(podkit_trixie_mirror)"
+    # (explicit returns: callers run this under `if !` / `||`, where set -e does not apply)
+    mirror="$(podkit_trixie_mirror)" || return 1
     if ! command -v debootstrap >/dev/null; then
         _podkit_trixie_log "debootstrap is missing: run scripts/bootstrap.sh (podkit_apt) first"
         return 1
@@ -138,9 +139,9 @@ _podkit_trixie_build() {  # _podkit_trixie_build DIR: debootstrap + packages int
         return 1
     }
     # Nothing starts services while packages install in a root that runs no init.
-    printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
-    chmod 755 "$dir/usr/sbin/policy-rc.d"
-    printf 'deb %s trixie main\ndeb %s trixie-updates main\n' "$mirror" "$mirror" >"$dir/etc/apt/sources.list"
+    printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d" && chmod 755 "$dir/usr/sbin/policy-rc.d" &&
+        printf 'deb %s trixie main\ndeb %s trixie-updates main\n' "$mirror" "$mirror" >"$dir/etc/apt/sources.list" ||
+        return 1
     _podkit_trixie_exec "$dir" sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
         --no-install-recommends "$@" && apt-get clean' podkit-trixie "${PODKIT_TRIXIE_PACKAGES[@]}" \
         >"$dir.apt.log" 2>&1 || {
@@ -148,9 +149,8 @@ _podkit_trixie_build() {  # _podkit_trixie_build DIR: debootstrap + packages int
         tail -n 30 "$dir.apt.log" >&2
         return 1
     }
-    rm -f "$dir/usr/sbin/policy-rc.d"
-    mkdir -p "$dir/etc/containers/networks"
-    printf '%s\n' "$PODKIT_TRIXIE_NETWORK" >"$dir/etc/containers/networks/podman.json"
+    rm -f "$dir/usr/sbin/policy-rc.d" && mkdir -p "$dir/etc/containers/networks" &&
+        printf '%s\n' "$PODKIT_TRIXIE_NETWORK" >"$dir/etc/containers/networks/podman.json" || return 1
     _podkit_trixie_log "root built in $((SECONDS - started)) s"
 }
 
@@ -185,7 +185,7 @@ podkit_trixie_root() {
 
 podkit_trixie_run() {
     local root
-    root="$(podkit_trixie_root)"
+    root="$(podkit_trixie_root)" || return 1
     _podkit_trixie_exec "$root" "$@"
 }
 
