@@ -165,8 +165,8 @@ def _layout_index(raw, where, path):
 
 def _makedirs(path):
     try:
-        if not os.path.isdir(path):
-            os.makedirs(path)
+        # exist_ok: a parallel copy into the same layout may create the directory between a check and makedirs.
+        os.makedirs(path, exist_ok=True)
     except (IOError, OSError) as exc:
         raise _io_error('create directory', path, exc)
 
