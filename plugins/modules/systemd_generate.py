@@ -269,7 +269,7 @@ from ansible.module_utils.basic import AnsibleModule
 # collector while podkit's module_utils are compiled and run (~15-20 ms per task, docs/performance.md).
 gc.freeze()
 
-from ansible_collections.podkit.containers.plugins.module_utils.common import module_kwargs, run_module
+from ansible_collections.podkit.containers.plugins.module_utils.common import command_runner, module_kwargs, run_module
 from ansible_collections.podkit.containers.plugins.module_utils.usecases.systemd_generate import container_spec_argspec, generate
 
 
@@ -293,11 +293,7 @@ def main():
         daemon_reload=dict(type='bool', default=True),
         executable=dict(type='str', default='podman'),
     ), groups=(container_spec_argspec(),)))
-
-    def run(argv, environ_update):
-        return module.run_command(argv, environ_update=environ_update or None)
-
-    run_module(module, generate, module.params, run, check_mode=module.check_mode)
+    run_module(module, generate, module.params, command_runner(module), check_mode=module.check_mode)
 
 
 if __name__ == '__main__':

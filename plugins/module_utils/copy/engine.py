@@ -134,15 +134,6 @@ def open_destination(location, options, parallel=6, client_factory=None, confs=N
     raise InvalidReferenceError('unsupported destination transport %s' % location.transport)
 
 
-def _platform(text):
-    if not text:
-        return None
-    try:
-        return mf.platform_from_string(text)
-    except ValueError as exc:
-        raise ConfigError('%s; write it as os/arch[/variant], for example linux/arm64/v8' % exc)
-
-
 class _Stats(object):
     def __init__(self):
         self.lock = threading.Lock()
@@ -217,7 +208,7 @@ def copy_image(src, dest, src_options, dest_options, multi_arch='system', platfo
         raise ConfigError('multi_arch must be one of %s' % ', '.join(MULTI_ARCH))
     if parallel is None or parallel < 1:
         raise ConfigError('parallel must be at least 1')
-    wanted = _platform(platform)
+    wanted = mf.platform_option(platform)
     src_location = parse_location(src, 'src')
     dest_location = parse_location(dest, 'dest')
     confs = {}

@@ -112,16 +112,6 @@ def repo_digests(inspect, name):
     return found
 
 
-def wanted_platform(platform):
-    """The normalized platform dict of an ``os/arch[/variant]`` option, or None when not given."""
-    if not platform:
-        return None
-    try:
-        return mf.platform_from_string(platform)
-    except ValueError as exc:
-        raise ConfigError('%s; write it as os/arch[/variant], for example linux/arm64/v8' % exc, option='platform')
-
-
 def platform_matches(inspect, wanted):
     """True unless the local image is for another platform than ``wanted`` (podman 4.3 often omits Variant)."""
     if not wanted or not inspect:
@@ -382,7 +372,7 @@ class PodmanPull(object):
                 candidates = [(candidate, sources)]
                 break
         asked = candidates[0][0]
-        wanted = wanted_platform(self.platform)
+        wanted = mf.platform_option(self.platform)
         if asked.digest:
             return not (asked.digest in repo_digests(local_image, asked.name) and platform_matches(local_image, wanted))
         asked, descriptor = head_first(candidates, self.pool)

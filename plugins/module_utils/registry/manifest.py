@@ -21,6 +21,7 @@ import re
 
 from ansible_collections.podkit.containers.plugins.module_utils import documents
 from ansible_collections.podkit.containers.plugins.module_utils.errors import (
+    ConfigError,
     DigestMismatchError,
     ManifestError,
     NotFoundError,
@@ -552,6 +553,16 @@ def platform_from_string(text):
         raise ValueError('platform %r is not os/arch[/variant]' % (text,))
     os_name, architecture, variant = normalize_platform(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
     return {'os': os_name, 'architecture': architecture, 'variant': variant}
+
+
+def platform_option(text):
+    """The platform dict of a module's ``platform`` option (``os/arch[/variant]``), None when it is not given."""
+    if not text:
+        return None
+    try:
+        return platform_from_string(text)
+    except ValueError as exc:
+        raise ConfigError('%s; write it as os/arch[/variant], for example linux/arm64/v8' % exc, option='platform')
 
 
 def local_platform():

@@ -9,20 +9,11 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.podkit.containers.plugins.module_utils.errors import AuthorizationError, ConfigError, NotFoundError
+from ansible_collections.podkit.containers.plugins.module_utils.errors import AuthorizationError, NotFoundError
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
 from ansible_collections.podkit.containers.plugins.module_utils.registry.names import open_image
 from ansible_collections.podkit.containers.plugins.module_utils.signatures.registries_d import RegistriesD, WebLookaside
 from ansible_collections.podkit.containers.plugins.module_utils.signatures.verify import list_signatures
-
-
-def _platform_wanted(platform):
-    if not platform:
-        return mf.local_platform()
-    try:
-        return mf.platform_from_string(platform)
-    except ValueError as exc:
-        raise ConfigError('%s; write it as os/arch[/variant], for example linux/arm64/v8' % exc)
 
 
 def _signatures(ref, digest, client, registries_d, options):
@@ -41,7 +32,7 @@ def _tags(client, repo):
 
 def inspect_image(name, options, platform=None, raw=False, tags=True, client_factory=None, registries_d=None):
     """Return the image_info result for ``name`` (a docker reference, possibly a short name)."""
-    wanted = _platform_wanted(platform)
+    wanted = mf.platform_option(platform) or mf.local_platform()
     image = open_image(name, options, client_factory=client_factory)
     ref, client, top = image.reference, image.client, image.manifest
     repo = ref.repository

@@ -32,9 +32,9 @@ from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.pull i
     refuse_artifact,
     repo_digests,
     signature_settings,
-    wanted_platform,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.options import RegistryOptions
+from ansible_collections.podkit.containers.plugins.module_utils.registry.manifest import platform_option
 
 ARCHIVE_TRANSPORTS = ('oci', 'oci-archive', 'docker-archive')
 TO_BE_PULLED = '(to be pulled)'
@@ -78,7 +78,7 @@ class ImagePull(object):
     def run(self, name, tag=None, digest=None, policy='newer', check_mode=False):
         """The image_pull result for ``name`` pulled into local container storage (by podman)."""
         candidates, method = self.candidates(name, tag, digest, policy)
-        wanted = wanted_platform(self.platform)
+        wanted = platform_option(self.platform)
         engine = self.engine_factory()
         # One name, no digest, a policy that asks the registry whatever local storage holds: the HEAD runs while
         # podman starts and inspects (~30 ms), instead of after it.

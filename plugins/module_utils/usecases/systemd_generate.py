@@ -42,7 +42,7 @@ def _user_name(uid=None):
 
 
 class Systemctl(object):
-    """systemctl for one scope behind a ``run(argv, environ_update) -> (rc, out, err)`` callable."""
+    """systemctl for one scope behind a ``run(argv, data=None, env=None) -> (rc, out, err)`` callable."""
 
     def __init__(self, run, scope, environ=None, systemctl='systemctl', uid=None):
         self.run = run
@@ -82,7 +82,7 @@ class Systemctl(object):
     def ensure_reachable(self):
         argv = self._argv('show', '--property=Version')
         try:
-            rc, out, err = self.run(argv, self._env())
+            rc, out, err = self.run(argv, env=self._env())
         except OSError as exc:
             raise SystemdError('cannot run %s: %s' % (self.systemctl, exc), cmd=argv)
         if rc != 0 or 'Version=' not in (out or ''):
@@ -90,7 +90,7 @@ class Systemctl(object):
 
     def daemon_reload(self):
         argv = self._argv('daemon-reload')
-        rc, _out, err = self.run(argv, self._env())
+        rc, _out, err = self.run(argv, env=self._env())
         if rc != 0:
             raise SystemdError('%s failed (rc=%s): %s' % (' '.join(argv), rc, (err or '').strip()),
                                cmd=argv, rc=rc, stderr=(err or '').strip())
@@ -98,7 +98,7 @@ class Systemctl(object):
 
 def _inspect(run, podman_path, name):
     """podman's record of an existing container (the lifecycle engine's when it is there)."""
-    engine = PodmanEngine(lambda argv, data=None, env=None: run(argv, env or {}), executable=podman_path)
+    engine = PodmanEngine(run, executable=podman_path)
     info = engine.inspect_container(name)
     if not info:
         raise ConfigError('from_container: there is no container named %s to render the unit from' % name,

@@ -87,3 +87,8 @@ def test_systemd_generate_carries_no_registry_code(payloads):
 @pytest.mark.parametrize('name', ['registry_login', 'image_info'])
 def test_registry_modules_carry_no_lifecycle_code(payloads, name):
     assert [f for f in payloads[name] if f.startswith(('lifecycle/', 'copy/'))] == []
+
+
+@pytest.mark.parametrize('name', MODULES)
+def test_each_module_carries_its_own_use_case_only(payloads, name):
+    assert [f for f in payloads[name] if f.startswith('usecases/')] == ['usecases/%s.py' % name]

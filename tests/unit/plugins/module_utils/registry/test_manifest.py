@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from ansible_collections.podkit.containers.plugins.module_utils.errors import DigestMismatchError, ManifestError, NotFoundError
+from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError, DigestMismatchError, ManifestError, NotFoundError
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as m
 from ansible_collections.podkit.containers.plugins.module_utils.registry import _schemas
 
@@ -322,6 +322,15 @@ def test_platform_from_string(text, expected):
 def test_platform_from_string_invalid(text):
     with pytest.raises(ValueError):
         m.platform_from_string(text)
+
+
+def test_platform_option_is_the_modules_platform():
+    assert m.platform_option(None) is None and m.platform_option('') is None
+    assert m.platform_option('linux/arm/7') == {'os': 'linux', 'architecture': 'arm', 'variant': 'v7'}
+    with pytest.raises(ConfigError) as err:
+        m.platform_option('linux')
+    assert err.value.msg == "platform 'linux' is not os/arch[/variant]; write it as os/arch[/variant], for example linux/arm64/v8"
+    assert err.value.details == {'option': 'platform'}
 
 
 @pytest.mark.parametrize('machine, arch, variant', [

@@ -24,7 +24,7 @@ class FakeRun(object):
         self.reachable = reachable
         self.reload_rc = reload_rc
 
-    def __call__(self, argv, env):
+    def __call__(self, argv, data=None, env=None):
         self.calls.append(argv)
         if 'show' in argv:
             return (0, 'Version=252\n', '') if self.reachable else (1, '', 'Failed to connect to bus')
