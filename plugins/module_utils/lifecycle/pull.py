@@ -43,7 +43,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.errors import (
 from ansible_collections.podkit.containers.plugins.module_utils.registry import manifest as mf
 from ansible_collections.podkit.containers.plugins.module_utils.registry.names import ClientPool, image_sources
 from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import (
-    registry_of, split_reference, validate_digest, validate_tag,
+    registry_of, split_reference, strip_docker_prefix, validate_digest, validate_tag,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import load_registries_conf
 
@@ -57,9 +57,7 @@ Decision.__doc__ = """``pull``: run a pull; ``change``: the local image for the 
 
 def image_text(name, tag=None, digest=None):
     """``name`` with O(tag) or O(digest) applied; a digest wins over any tag (podman stores a digest pull untagged)."""
-    text = (name or '').strip()
-    if text.startswith('docker://'):
-        text = text[len('docker://'):]
+    text = strip_docker_prefix((name or '').strip())
     if not text:
         raise ConfigError('name is empty: give an image such as registry.example.com/team/app:1.0', option='name')
     if tag is not None and digest is not None:

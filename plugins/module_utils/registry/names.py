@@ -15,7 +15,7 @@ __metaclass__ = type
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import AuthenticationError, NotFoundError
 from ansible_collections.podkit.containers.plugins.module_utils.registry.reference import (
-    is_short_name, parse_reference,
+    is_short_name, parse_reference, strip_docker_prefix,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.registry.registries_conf import load_registries_conf
 
@@ -51,9 +51,7 @@ class ClientPool(object):
 
 def resolve_name(name, conf):
     """([candidate reference strings], method): method is None for a fully qualified name, else alias/search/default."""
-    text = (name or '').strip()
-    if text.startswith('docker://'):
-        text = text[len('docker://'):]
+    text = strip_docker_prefix((name or '').strip())
     if not is_short_name(text):
         return [str(parse_reference(text))], None
     if not conf.unqualified_search_registries and not conf.aliases and not conf.unavailable_reason:

@@ -193,7 +193,8 @@ def _split_tag_digest(text):
     return name, tag, digest
 
 
-def _strip_docker_prefix(text):
+def strip_docker_prefix(text):
+    """``text`` without a leading ``docker://`` transport."""
     if text.startswith('docker://'):
         return text[len('docker://'):]
     return text
@@ -233,7 +234,7 @@ def validate_registry(domain, text=None):
 
 def split_reference(text):
     """(name, tag or None, digest or None) of a reference string (``docker://`` dropped), without validating."""
-    return _split_tag_digest(_strip_docker_prefix((text or '').strip()))
+    return _split_tag_digest(strip_docker_prefix((text or '').strip()))
 
 
 def registry_of(text):
@@ -260,7 +261,7 @@ def parse_reference(text, default_tag='latest'):
     if text is None or not str(text).strip():
         raise InvalidReferenceError('image reference is empty')
     original = str(text).strip()
-    body = _strip_docker_prefix(original)
+    body = strip_docker_prefix(original)
     if not body:
         raise InvalidReferenceError("image reference is empty after the transport prefix in '%s'" % _short(original, 300))
     if any(c.isspace() for c in body):
@@ -308,7 +309,7 @@ def parse_reference(text, default_tag='latest'):
 
 def is_short_name(text):
     """True if ``text`` names no registry, so registries.conf search/aliases decide where it comes from."""
-    body = _strip_docker_prefix(str(text).strip())
+    body = strip_docker_prefix(str(text).strip())
     name = _split_tag_digest(body)[0]
     return _split_domain(name)[0] is None
 

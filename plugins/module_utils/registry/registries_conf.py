@@ -29,6 +29,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.registry.referen
     Reference,
     is_short_name,
     parse_reference,
+    strip_docker_prefix,
 )
 
 _LOAD_ON_USE = object()
@@ -353,9 +354,7 @@ class RegistriesConf(object):
         tag and digest of the input are kept. With short-name-mode ``enforcing`` and several search
         registries there is no terminal to ask, so that is an error, as it is for podman.
         """
-        text = str(name).strip()
-        if text.startswith('docker://'):
-            text = text[len('docker://'):]
+        text = strip_docker_prefix(str(name).strip())
         ref = parse_reference(text, default_tag=None)  # validates the whole input
         if not is_short_name(text):
             return ShortNameResolution([str(parse_reference(text, default_tag=default_tag))], 'qualified', self.short_name_mode)
@@ -471,9 +470,7 @@ def _split_suffix(text):
 def _match_text(value):
     if isinstance(value, Reference):
         return str(value)
-    text = str(value).strip()
-    if text.startswith('docker://'):
-        text = text[len('docker://'):]
+    text = strip_docker_prefix(str(value).strip())
     if '/' not in text:
         return text.lower()  # a bare host[:port]
     try:

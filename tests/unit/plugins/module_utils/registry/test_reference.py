@@ -17,6 +17,7 @@ from ansible_collections.podkit.containers.plugins.module_utils.registry.referen
     parse_image_location,
     parse_reference,
     registry_of,
+    strip_docker_prefix,
 )
 
 SHA256 = 'sha256:' + 'a' * 64
@@ -281,3 +282,8 @@ def test_one_docker_hub_table(host, hub):
 ])
 def test_registry_of(image, registry):
     assert registry_of(image) == registry
+
+
+def test_strip_docker_prefix():
+    assert strip_docker_prefix('docker://r.example/a:1') == 'r.example/a:1'
+    assert strip_docker_prefix('r.example/docker://a') == 'r.example/docker://a'
