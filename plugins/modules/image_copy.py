@@ -18,7 +18,8 @@ description:
   - Pure Python (C(requests)); needs neither podman nor skopeo on the target, so it runs in AWX execution environments.
   - Idempotent. The source's manifest (after any O(format) conversion) is compared with what the destination holds
     (a C(HEAD) on the destination tag for a registry, C(index.json) for an OCI layout, the archive's own index for
-    archives); when they are equal nothing is transferred and the task reports no change.
+    archives); when they are equal nothing is transferred and the task reports no change. A registry that answers
+    404 to that C(HEAD) is asked with C(GET) before the tag counts as absent (older Harbor proxy caches do this).
   - Blobs the destination already has are skipped, blobs in another repository of the same registry are mounted, and
     the rest are streamed from the source into the destination with their digest and size verified on the way
     (nothing is buffered whole in memory; registry to registry needs no temporary file). Interrupted downloads
@@ -36,6 +37,9 @@ description:
     descriptor as it is and does not receive the blob; a C(dir:) or C(docker-archive:) destination gets the blob,
     fetched from its C(urls) (falling back to the source). Those requests never carry registry credentials.
   - A registry with C(blocked = true) in registries.conf is neither read nor written, as podman refuses it.
+  - Blobs are uploaded monolithically (one C(PUT) per blob). A registry that refuses that (HTTP 400, 405, 415 or
+    501, as older Pulp behind Red Hat Satellite does) gets the distribution spec's chunked upload instead
+    (C(POST), C(PATCH) chunks of 8 MiB with C(Content-Range), a closing C(PUT)) for the rest of the task.
   - In check mode the source and the destination are read, C(changed) says whether a copy would happen, and
     nothing is written or transferred.
 options:

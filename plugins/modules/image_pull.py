@@ -93,6 +93,8 @@ notes:
   - O(insecure=true) and O(validate_certs=false) become C(--tls-verify=false). Registries marked C(insecure) in
     registries.conf are left to podman, which reads the same file (O(registries_conf) is passed to it as
     E(CONTAINERS_REGISTRIES_CONF)).
+  - The registry is asked with one C(HEAD) for the manifest; a registry that answers 404 to it is asked again with
+    C(GET) before the image counts as missing (older Harbor proxy caches serve manifests to C(GET) only).
 author:
   - podkit.containers maintainers (@podkit)
 seealso:

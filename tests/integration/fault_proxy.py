@@ -341,6 +341,7 @@ class FaultProxy:
 
     def take(self, method, path, body_size=0):
         with self._lock:
+            has_body = any(k.lower() == 'content-length' and v not in ('', '0') for k, v in headers)
             for fault in self.faults:
                 if fault.matches(method, path, body_size):
                     fault.fired += 1
@@ -364,10 +365,20 @@ class FaultProxy:
 
     def forward(self, method, path, headers, body):
         """Send the request to the registry (the client's Host header kept); returns (status, headers, body)."""
+        # Repeated headers (containers/image sends one Accept line per media type) are joined, as RFC 9110 allows:
+        # dict() would keep only the last, and the registry would answer another manifest format.
+        combined = {}
+        names = {}
+        for key, value in headers:
+            if key.lower() in names:
+                combined[names[key.lower()]] += ', ' + value
+            else:
+                names[key.lower()] = key
+                combined[key] = value
         for attempt in (0, 1):
             conn = self._connection()
             try:
-                conn.request(method, path, body=body or None, headers=dict(headers))
+                conn.request(method, path, body=body or None, headers=combined)
                 resp = conn.getresponse()
                 data = resp.read()
                 if resp.will_close:

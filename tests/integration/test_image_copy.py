@@ -17,6 +17,7 @@ import requests
 
 from ansible_runner import process_tree, start_module
 from http_proxy import FaultProxy
+import fault_proxy
 from images import push, push_manifest_list
 from registry_server import write_authfile, write_registries_conf
 from tools import podman, run, secret_scan, skopeo_inspect
@@ -739,3 +740,50 @@ def test_registry_rejecting_verified_bytes_is_not_called_a_content_mismatch(src_
     assert 'verified against that digest and size on the way' in result['msg'] and 'run the copy again' in result['msg']
     assert result.get('error_codes') == ['DIGEST_INVALID'], result
     assert head(dst, 'altered/app', '1')[0] == 404
+
+
+# -- registries that work with skopeo and not by the book: a misbehaving proxy in front of a real registry ------
+
+@pytest.mark.parametrize('refusal', [400, 415])
+def test_chunked_upload_when_the_monolithic_put_is_refused(run_module, src_images, start_registry, no_auth, refusal):
+    """Older Pulp (behind Satellite) answers 400 or 415 to a PUT with a body: POST, PATCH chunks, PUT instead."""
+    src_reg, pushed = src_images
+    dst = start_registry()
+    with fault_proxy.FaultProxy(dst) as proxy:
+        proxy.add('status', method='PUT', path=fault_proxy.UPLOAD, times=None, body=True, status=refusal)
+        src = 'docker://%s/src/app:1' % src_reg.host
+        dest = 'docker://%s/chunked/app:1' % proxy.host
+        # One blob at a time: the first refusal teaches the client, the other blobs go straight to chunks.
+        args = dict(src_insecure=True, dest_insecure=True, auth_file=no_auth, parallel=1)
+        check = ok(copy(run_module, src, dest, check=True, **args))
+        assert check['changed'] is True and head(dst, 'chunked/app', '1')[0] == 404
+        apply = ok(copy(run_module, src, dest, **args))
+        assert apply['changed'] is True and apply['dest_digest'] == pushed['app'].digest
+        refused = [entry for entry in proxy.log if entry[0] == 'PUT' and entry[2] == 'status']
+        assert len(refused) == 1, proxy.log  # one refusal, then the client stays with chunks
+        assert len([entry for entry in proxy.log if entry[0] == 'PATCH' and entry[2] is None]) >= 4, proxy.log
+        for result in (ok(copy(run_module, src, dest, check=True, **args)), ok(copy(run_module, src, dest, **args))):
+            assert result['changed'] is False and result['stats']['blobs_copied'] == 0
+    # What the real registry holds is the image, byte for byte.
+    assert head(dst, 'chunked/app', '1')[1] == pushed['app'].digest
+    assert skopeo_inspect('%s/chunked/app:1' % dst.host, tls_verify=False)['Digest'] == pushed['app'].digest
+
+
+def test_manifest_head_404_falls_back_to_get_and_copies_stay_idempotent(run_module, src_images, start_registry, no_auth):
+    """Older Harbor proxy caches answer 404 to a manifest HEAD for a manifest they serve to GET."""
+    src_reg, pushed = src_images
+    dst = start_registry()
+    with fault_proxy.FaultProxy(dst) as proxy:
+        proxy.add('status', method='HEAD', path=fault_proxy.MANIFEST, times=None, status=404)
+        src = 'docker://%s/src/app:1' % src_reg.host
+        dest = 'docker://%s/harbor/app:1' % proxy.host
+        args = dict(src_insecure=True, dest_insecure=True, auth_file=no_auth)
+        assert ok(copy(run_module, src, dest, check=True, **args))['changed'] is True
+        assert ok(copy(run_module, src, dest, **args))['changed'] is True
+        for check in (True, False):
+            again = ok(copy(run_module, src, dest, check=check, **args))
+            assert again['changed'] is False and again['stats']['blobs_copied'] == 0, again
+            assert again['diff']['before'] == again['diff']['after']
+        assert any(entry[0] == 'HEAD' and entry[2] == 'status' for entry in proxy.log)
+        assert any(entry[0] == 'GET' and '/manifests/' in entry[1] for entry in proxy.log)
+    assert head(dst, 'harbor/app', '1')[1] == pushed['app'].digest

@@ -226,3 +226,53 @@ def test_schema_violation_names_the_path(lying_registry, run_module):
     result = run_module('image_info', dict(name='%s/liar/image:schema2' % lying_registry, insecure=True))
     assert result.get('failed') is True
     assert 'layers' in result['msg'] and 'size' in result['msg'], result['msg']
+
+
+class _Redirector(BaseHTTPRequestHandler):
+    """A plain-http "registry" with Basic auth that sends manifest requests to a real registry on another origin."""
+    target = None  # https://localhost:PORT of the real registry
+    seen = []
+
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+    def do_GET(self):  # noqa: N802
+        _Redirector.seen.append((self.path, bool(self.headers.get('Authorization'))))
+        if self.path == '/v2/' and not self.headers.get('Authorization'):
+            self.send_response(401)
+            self.send_header('WWW-Authenticate', 'Basic realm="redirector"')
+        elif self.path == '/v2/':
+            self.send_response(200)
+        else:
+            self.send_response(307)
+            self.send_header('Location', _Redirector.target + self.path)
+        self.send_header('Content-Length', '0')
+        self.end_headers()
+
+
+def test_credentials_withheld_from_another_origin_are_not_called_rejected(registry_tls_basic, images, run_module):
+    reg = registry_tls_basic
+    push(images.base, reg, 'withheld/base:1')  # it exists: a 401 there is about the credentials, not a missing image
+    _Redirector.target = 'https://%s' % reg.localhost
+    _Redirector.seen = []
+    server = ThreadingHTTPServer(('127.0.0.1', free_port()), _Redirector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = '127.0.0.1:%d' % server.server_address[1]
+    try:
+        info = run_module('image_info', dict(name='%s/withheld/base:1' % host, username=reg.username, password=reg.password,
+                                             insecure=True, ca_cert=reg.ca_cert))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert info.get('failed') is True, info
+    assert info['msg'].startswith('unauthorized: registry %s redirected manifest for withheld/base:1 to https://%s/v2/withheld/'
+                                  'base/manifests/1, another origin, which asks for credentials; they were withheld from it, '
+                                  'not rejected' % (host, reg.localhost)), info['msg']
+    assert 'rejected the credentials' not in info['msg']
+    # The redirector got the credentials (it is the registry asked for); the real registry at the other origin
+    # answered 401 because they never reached it.
+    assert any(has_auth for path, has_auth in _Redirector.seen if '/manifests/' in path)
+    answered = [line for line in reg.log().splitlines() if '"GET /v2/withheld/base/manifests/1 HTTP/1.1"' in line]
+    assert answered and all('" 401 ' in line for line in answered), answered
+    _no_traceback(info)
+    secret_scan(info, [reg.password])

@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from fault_proxy import MANIFEST, FaultProxy
 from images import image_exists, image_inspect, import_rootfs, push, push_manifest_list
 from registry_server import free_port
 from tools import podman, secret_scan
@@ -207,3 +208,19 @@ def test_dest_oci_layout(registry_http, local_images, run_module, tmp_path):
     assert [m['annotations']['org.opencontainers.image.ref.name'] for m in index['manifests']] == ['app']
     assert _ok(run_module('image_pull', args))['changed'] is False
     assert _ok(run_module('image_pull', dict(args, policy='missing', name='127.0.0.1:%d/x:1' % free_port())))['changed'] is False
+
+
+def test_pull_through_a_registry_whose_manifest_head_says_404(registry_http, local_images, run_module):
+    """Older Harbor proxy caches: HEAD 404, GET 200. image_pull asks with GET then and pulls; the next run is ok."""
+    tag = uuid.uuid4().hex[:8]
+    pushed = _push_fresh(local_images, registry_http, 'pull/harbor:%s' % tag, 'harbor')
+    with FaultProxy(registry_http) as proxy:
+        name = '%s/pull/harbor:%s' % (proxy.host, tag)
+        local_images.cleanup.append(name)
+        proxy.add('status', method='HEAD', path=MANIFEST, times=None, status=404)
+        apply = _ok(run_module('image_pull', dict(name=name, insecure=True)))
+        assert apply['changed'] is True and apply['pulled'] is True and apply['remote_digest'] == pushed.digest
+        again = _ok(run_module('image_pull', dict(name=name, insecure=True)))
+        assert again['changed'] is False and again['pull_needed'] is False, json.dumps(again.result)
+        assert any(entry[0] == 'HEAD' and entry[2] == 'status' for entry in proxy.log)
+    assert image_inspect(name)['Digest'] == pushed.digest

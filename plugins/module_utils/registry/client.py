@@ -801,6 +801,11 @@ class RegistryClient(object):
         headers = {'Accept': ', '.join(accept or ACCEPT_ALL)}
         response = self._request('HEAD', self._manifest_path(repository, reference), scopes=[repository_scope(repository, 'pull')],
                                  repository=repository, headers=headers)
+        if response.status_code == 404:
+            # Older Harbor proxy caches answer 404 to HEAD for a manifest they serve to GET: only GET can tell a
+            # missing manifest from that (its 404 is the NotFoundError).
+            response.close()
+            return self.get_manifest(repository, reference, accept=accept).descriptor
         if response.status_code != 200:
             raise self._error(response, what, repository)
         response.close()
@@ -1064,8 +1069,9 @@ class RegistryClient(object):
         checks the digest of what it received before it stores the blob, either way.
 
         A monolithic upload, the push flow every registry must support (distribution spec, "POST then PUT"): POST
-        opens a session, one PUT ``?digest=`` carries the body. A registry that refuses a PUT with a body (405/501)
-        gets POST, a streamed PATCH and a closing PUT instead, for the rest of this client's life.
+        opens a session, one PUT ``?digest=`` carries the body. A registry that refuses a PUT with a body (405, 501,
+        and 400 or 415 that are no digest verdict: older Pulp) gets the spec's chunked flow instead, POST, PATCHes
+        with Content-Range, a closing PUT, for the rest of this client's life.
         """
         attempt = 0
         while True:
@@ -1107,20 +1113,18 @@ class RegistryClient(object):
             if self._monolithic:
                 response = self._request('PUT', self._with_query(location, digest=digest), scopes=scopes, repository=repository,
                                          headers=octets, data=body, retry=False)
-                if response.status_code in (405, 501):
-                    # No body on the closing PUT: chunked uploads from now on (a new session, a fresh stream).
-                    response.close()
+                if response.status_code in _MONOLITHIC_REFUSED:
+                    text = self._error_body(response)
+                    codes = self._server_errors(text)[0]
+                    if response.status_code == 400 and ('DIGEST_INVALID' in codes or 'SIZE_INVALID' in codes):
+                        # The registry took the body and found it wrong: a verdict on the content, not on the method.
+                        raise self._error(response, 'upload of %s' % what, repository, body=text)
+                    # Chunked uploads from now on (a new session, a fresh stream).
                     self._cancel_upload(location, scopes, repository)
                     self._monolithic = False
                     location = self._start_upload(repository, scopes, what)
             if not self._monolithic:
-                response = self._request('PATCH', location, scopes=scopes, repository=repository, headers=octets, data=body,
-                                         retry=False)
-                if response.status_code not in (202, 204):
-                    raise self._error(response, 'upload of %s' % what, repository)
-                response.close()
-                if response.headers.get('Location'):
-                    location = self._location(response, 'the upload of %s' % what, repository)
+                location = self._patch_chunks(location, body(), scopes, repository, what)
                 response = self._request('PUT', self._with_query(location, digest=digest), scopes=scopes, repository=repository,
                                          headers={'Content-Length': '0'}, data=b'', retry=False)
             if response.status_code not in (201, 204):
@@ -1137,6 +1141,45 @@ class RegistryClient(object):
             raise DigestMismatchError('registry %s stored %s as %s' % (self.registry, what, announced),
                                       expected=digest, actual=announced, **kw)
         return digest
+
+    def _patch_chunks(self, location, stream, scopes, repository, what):
+        """The chunks of the distribution spec's chunked upload: PATCHes of UPLOAD_CHUNK_SIZE bytes, in order, each
+        with Content-Range and Content-Length, following the Location of each answer. Returns the last Location.
+
+        ``stream`` checks its own size and digest when it ends, before the last chunk goes out."""
+        pending = []
+        pending_size = 0
+        offset = 0
+        for chunk in stream:
+            pending.append(chunk)
+            pending_size += len(chunk)
+            while pending_size >= UPLOAD_CHUNK_SIZE:
+                data = b''.join(pending)
+                location = self._patch_chunk(location, data[:UPLOAD_CHUNK_SIZE], offset, scopes, repository, what)
+                offset += UPLOAD_CHUNK_SIZE
+                pending = [data[UPLOAD_CHUNK_SIZE:]]
+                pending_size = len(pending[0])
+        if pending_size:
+            location = self._patch_chunk(location, b''.join(pending), offset, scopes, repository, what)
+        return location
+
+    def _patch_chunk(self, location, data, offset, scopes, repository, what):
+        end = offset + len(data) - 1
+        headers = {'Content-Type': 'application/octet-stream', 'Content-Range': '%d-%d' % (offset, end),
+                   'Content-Length': str(len(data))}
+        response = self._request('PATCH', location, scopes=scopes, repository=repository, headers=headers, data=data, retry=False)
+        if response.status_code not in (202, 204):
+            raise self._error(response, 'upload of %s' % what, repository)
+        response.close()
+        # The spec's answer says what the registry holds (Range: 0-<end>); a registry that lost bytes would store a
+        # blob that fails its digest at the closing PUT, so say where it went wrong instead.
+        match = re.match(r'^\s*(?:bytes=)?0-(\d+)\s*$', response.headers.get('Range') or '')
+        if match and int(match.group(1)) != end:
+            raise TransferError('registry %s holds bytes 0-%s of the upload of %s after a chunk that ends at byte %d'
+                                % (self.registry, match.group(1), what, end), registry=self.registry, repository=repository)
+        if response.headers.get('Location'):
+            location = self._location(response, 'the upload of %s' % what, repository)
+        return location
 
     def mount_blob(self, repository, digest, from_repository):
         """Cross-repository mount: True when mounted (201), False when the registry declined (202; upload cancelled)."""

@@ -336,6 +336,9 @@ def _make_handler(reg):
                     return None
                 if reg.faults.get('endless_manifest'):
                     return self._endless()
+                if self.command == 'HEAD' and reg.faults.get('head_404'):
+                    # Older Harbor proxy caches: HEAD says 404 for a manifest GET serves.
+                    return self._error(404, 'MANIFEST_UNKNOWN', 'manifest unknown')
                 entry = reg.manifests.get((repo, ref))
                 if entry is None:
                     if not any(key[0] == repo for key in list(reg.manifests) + list(reg.blobs)):
@@ -441,12 +444,20 @@ def _make_handler(reg):
                 if reg.faults.get('no_patch'):
                     self._body()
                     return self._error(405, 'UNSUPPORTED', 'PATCH not supported')
+                content_range = self.headers.get('Content-Range')
+                if content_range:
+                    # The spec's chunked upload: chunks in order, each starting where the last one ended.
+                    start, dummy, end = content_range.partition('-')
+                    if int(start) != len(reg.uploads[upload_id]) or int(end) - int(start) + 1 != len(self._body()):
+                        return self._error(416, 'BLOB_UPLOAD_INVALID', 'range not satisfiable')
                 reg.uploads[upload_id].extend(self._body())
                 return self._send(202, b'', headers={'Location': '%s/v2/%s/blobs/uploads/%s?_state=s%s' % (prefix, repo, upload_id, upload_id[:6]),
                                                      'Range': '0-%d' % (len(reg.uploads[upload_id]) - 1)})
             if self.command == 'PUT':
-                if reg.faults.get('no_monolithic') and self._body():
-                    return self._error(405, 'UNSUPPORTED', 'PUT with a body not supported')
+                refused = reg.faults.get('no_monolithic')
+                if refused and self._body():
+                    # True: 405 (distribution spec); a status code: what older Pulp and others answer (400, 415).
+                    return self._error(405 if refused is True else refused, 'UNSUPPORTED', 'PUT with a body not supported')
                 reg.uploads[upload_id].extend(self._body())
                 digest = query.get('digest', [''])[0]
                 data = bytes(reg.uploads.pop(upload_id))
@@ -463,6 +474,9 @@ def _make_handler(reg):
         def _tags(self, repo, query):
             if not self._authorized(repo, 'pull'):
                 return None
+            if reg.faults.get('deny_tags'):
+                # AWS ECR without ecr:ListImages: the image is served, its tag list is not.
+                return self._error(403, 'DENIED', 'not authorized to perform ecr:ListImages')
             tags = sorted(ref for (name, ref) in reg.manifests if name == repo and not ref.startswith('sha256:'))
             if not tags:
                 return self._error(404, 'NAME_UNKNOWN', 'repository name not known to registry')

@@ -300,6 +300,21 @@ def test_push_scope_token(fake):
 
 # -- manifests ----------------------------------------------------------------------------------------
 
+def test_head_404_falls_back_to_get(fake):
+    reg = fake()
+    reg.faults['head_404'] = True
+    raw, blobs = make_manifest(media_type=DOCKER_MANIFEST)
+    digest = reg.add_image('a/b', 'v1', raw, blobs)
+    client = make_client(reg)
+    assert client.head_manifest('a/b', 'v1') == {'digest': digest, 'mediaType': DOCKER_MANIFEST, 'size': len(raw)}
+    assert [r[0] for r in reg.requests if '/manifests/' in r[1]] == ['HEAD', 'GET']
+    assert client.manifest_exists('a/b', digest)
+    with pytest.raises(NotFoundError) as info:
+        client.head_manifest('a/b', 'v2')
+    assert info.value.msg.startswith('manifest for a/b:v2 not found in registry %s' % reg.host)
+    assert not client.manifest_exists('a/b', 'v2')
+
+
 def test_head_manifest_and_exists(fake):
     reg = fake()
     raw, blobs = make_manifest(media_type=DOCKER_MANIFEST)
@@ -503,7 +518,7 @@ def test_upload_blob_falls_back_to_patch(fake):
 
     assert client.upload_blob('a/b', digest, len(BIG), open_stream) == digest
     assert reg.blobs[('a/b', digest)] == BIG
-    # The refused PUT's session is cancelled; a new one gets a streamed PATCH and a closing PUT without body.
+    # The refused PUT's session is cancelled; a new one gets a PATCH (one chunk) and a closing PUT without body.
     assert [m for m, dummy in _upload_requests(reg)][-6:] == ['POST', 'PUT', 'DELETE', 'POST', 'PATCH', 'PUT']
     assert _upload_requests(reg)[-1] == ('PUT', '0')
     assert len(opened) == 2 and not reg.uploads
@@ -512,6 +527,47 @@ def test_upload_blob_falls_back_to_patch(fake):
     client.upload_blob('a/b', sha256(other), len(other), lambda: io.BytesIO(other))
     assert [m for m, dummy in _upload_requests(reg)][-3:] == ['POST', 'PATCH', 'PUT']
     assert reg.blobs[('a/b', sha256(other))] == other
+
+
+@pytest.mark.parametrize('refusal', [400, 415, 405, 501])
+def test_upload_falls_back_to_chunks_with_content_range(fake, monkeypatch, refusal):
+    monkeypatch.setattr(client_module, 'UPLOAD_CHUNK_SIZE', 1000)
+    reg = fake(auth='bearer')
+    reg.faults['no_monolithic'] = refusal
+    client = make_client(reg, creds=Creds('alice', 'secret'))
+    data = os.urandom(2500)
+    digest = sha256(data)
+    assert client.upload_blob('a/b', digest, len(data), lambda: io.BytesIO(data)) == digest
+    assert reg.blobs[('a/b', digest)] == data and not reg.uploads
+    patches = [r[2] for r in reg.requests if r[0] == 'PATCH']
+    assert [(h['Content-Range'], h['Content-Length']) for h in patches] == [('0-999', '1000'), ('1000-1999', '1000'),
+                                                                            ('2000-2499', '500')]
+    assert [m for m, dummy in _upload_requests(reg)][-8:] == ['POST', 'PUT', 'DELETE', 'POST', 'PATCH', 'PATCH', 'PATCH', 'PUT']
+    assert _upload_requests(reg)[-1] == ('PUT', '0')
+
+
+def test_chunked_upload_of_a_mismatching_stream_sends_no_last_chunk(fake, monkeypatch):
+    monkeypatch.setattr(client_module, 'UPLOAD_CHUNK_SIZE', 1000)
+    reg = fake()
+    reg.faults['no_monolithic'] = 415
+    client = make_client(reg)
+    client.upload_blob('c/d', sha256(b'first'), 5, lambda: io.BytesIO(b'first'))
+    assert not client._monolithic
+    del reg.requests[:]
+    data = os.urandom(2500)
+    with pytest.raises(DigestMismatchError):
+        client.upload_blob('a/b', sha256(b'other'), len(data), lambda: io.BytesIO(data))
+    # Two full chunks went out before the stream's end proved it wrong; the session is cancelled, nothing stored.
+    assert [r[2]['Content-Range'] for r in reg.requests if r[0] == 'PATCH'] == ['0-999', '1000-1999']
+    assert reg.count('DELETE') == 1 and not reg.uploads and not [key for key in reg.blobs if key[0] == 'a/b']
+
+
+def test_digest_invalid_400_is_a_verdict_not_a_fallback(fake):
+    reg = fake()
+    client = make_client(reg)
+    with pytest.raises(DigestMismatchError):
+        client.upload_blob('a/b', sha256(b'expected'), 8, lambda: io.BytesIO(b'xxxxxxxx'), verify=False)
+    assert client._monolithic and reg.count('PATCH') == 0
 
 
 def test_upload_empty_blob(fake):
