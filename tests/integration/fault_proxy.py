@@ -341,7 +341,6 @@ class FaultProxy:
 
     def take(self, method, path, body_size=0):
         with self._lock:
-            has_body = any(k.lower() == 'content-length' and v not in ('', '0') for k, v in headers)
             for fault in self.faults:
                 if fault.matches(method, path, body_size):
                     fault.fired += 1
