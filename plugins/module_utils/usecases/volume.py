@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: podkit.containers contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""volume's core (internal; no stable API): a podman volume with a driver, options and labels.
+
+A volume holds data: it is recreated only when its driver, options or labels drift, never while a container uses it,
+and removed only with state=absent when unused (or with force).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
+from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.objects import (
+    ObjectEngine, labels_drift, options_drift, string_map,
+)
+
+
+def _facts(current):
+    if current is None:
+        return None
+    return dict(name=current.get('Name'), driver=current.get('Driver'), options=dict(current.get('Options') or {}),
+                labels=dict(current.get('Labels') or {}), mountpoint=current.get('Mountpoint'))
+
+
+def plan_volume(current, driver, options, labels):
+    """(action, reasons): None, 'create' or 'recreate', and the settings that differ."""
+    if current is None:
+        return 'create', ['missing']
+    facts = _facts(current)
+    reasons = []
+    if facts['driver'] != driver:
+        reasons.append('driver')
+    if options_drift(options, facts['options']) or set(facts['options']) - set(options):
+        reasons.append('options')
+    if labels_drift(labels, facts['labels']):
+        reasons.append('labels')
+    return ('recreate' if reasons else None), reasons
+
+
+def _shown(facts):
+    if facts is None:
+        return dict(state='absent')
+    return dict(state='present', name=facts['name'], driver=facts['driver'], options=facts['options'], labels=facts['labels'])
+
+
+def run(params, run_command, check_mode=False):
+    name = params['name']
+    engine = ObjectEngine(run_command, params.get('executable') or 'podman')
+    driver = params.get('driver') or 'local'
+    options = string_map('options', params.get('options'))
+    labels = string_map('labels', params.get('labels'))
+    force = bool(params.get('force'))
+    current = engine.inspect_object('volume', name)
+    facts = _facts(current)
+    header = 'podman volume %s' % name
+    result = dict(changed=False, name=name, containers=[], actions=[])
+
+    if params.get('state') == 'absent':
+        after = None
+        action = 'remove' if current is not None else None
+        reasons = []
+    else:
+        action, reasons = plan_volume(current, driver, options, labels)
+        after = dict(name=name, driver=driver, options=options, labels=labels, mountpoint=None)
+    result['reasons'] = reasons
+    result['diff'] = dict(before=_shown(facts), after=_shown(after if action else facts),
+                          before_header=header, after_header=header)
+    if action in ('remove', 'recreate'):
+        users = engine.users('volume', name)
+        result['containers'] = users
+        if users and not force:
+            why = 'state=absent' if action == 'remove' else 'its %s differ' % ' and '.join(reasons)
+            raise ConfigError('volume %s is used by the container(s) %s and is not removed (%s): remove them first, or '
+                              'set force=true to remove them with it' % (name, ', '.join(users), why), containers=users)
+    if action is None:
+        result['volume'] = facts
+        return result
+    result['changed'] = True
+    result['actions'] = {'create': ['create'], 'recreate': ['remove', 'create'], 'remove': ['remove']}[action]
+    if check_mode:
+        result['volume'] = after
+        return result
+    if action in ('remove', 'recreate'):
+        # --force removes the containers that use it too: reached only with force=true when there are any.
+        engine.remove_object('volume', name, force=bool(result['containers']))
+    if action == 'remove':
+        result['volume'] = None
+        return result
+    engine.create_volume(name, driver, options, labels)
+    result['volume'] = _facts(engine.inspect_object('volume', name))
+    return result
