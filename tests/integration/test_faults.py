@@ -63,18 +63,12 @@ FAULTS = [
     ('lost', 'PUT', MANIFEST, {'times': None}, True, 'dest'),
     # Listing tags forbidden (AWS ECR without ecr:ListImages): image_info warns and goes on, as skopeo does.
     ('status', 'GET', TAGS, {'status': 403, 'times': None, 'op': 'info'}, True, 'src'),
-]
-# The right behaviour where issue 12 asks for fixes that are not in main yet: PODKIT_FAULT_PENDING=1 adds them to
-# the loop's table; each moves up into FAULTS when its fix lands.
-PENDING = [
-    # Issue 12, "chunked-upload fallback on 400/415": a registry that refuses every PUT with a body (older Pulp).
+    # A registry that refuses every PUT with a body (older Pulp): the chunked upload of the distribution spec.
     ('status', 'PUT', UPLOAD, {'status': 415, 'times': None, 'body': True}, True, 'dest'),
     ('status', 'PUT', UPLOAD, {'status': 400, 'times': None, 'body': True}, True, 'dest'),
-    # Issue 12, "HEAD 404 -> GET fallback for manifests" (older Harbor proxy caches).
+    # A manifest HEAD answered 404 while GET serves it (older Harbor proxy caches): asked again with GET.
     ('status', 'HEAD', MANIFEST, {'status': 404, 'times': None, 'op': 'pull'}, True, 'src'),
 ]
-if os.environ.get('PODKIT_FAULT_PENDING'):
-    FAULTS = FAULTS + PENDING
 SOURCE_IMAGES = ('small', 'oci', 'multi')
 
 
