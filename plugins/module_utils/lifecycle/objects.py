@@ -79,6 +79,15 @@ def string_map(name, value):
     return out
 
 
+def refuse_in_use(kind, name, users, action, reasons, force):
+    """The one refusal of a volume or network that containers use: removing or recreating it would take their
+    data or network away, so that needs force=true (podman's own --force then removes those containers)."""
+    if users and not force:
+        why = 'state=absent' if action == 'remove' else 'its %s differ' % ' and '.join(reasons)
+        raise ConfigError('%s %s is used by the container(s) %s and is not removed (%s): remove them first, or '
+                          'set force=true to remove them with it' % (kind, name, ', '.join(users), why), containers=users)
+
+
 def _text(data):
     return data.decode('utf-8', 'replace') if isinstance(data, bytes) else data
 

@@ -11,9 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.objects import (
-    ObjectEngine, labels_drift, options_drift, string_map,
+    ObjectEngine, labels_drift, options_drift, refuse_in_use, string_map,
 )
 
 
@@ -70,10 +69,7 @@ def run(params, run_command, check_mode=False):
     if action in ('remove', 'recreate'):
         users = engine.users('volume', name)
         result['containers'] = users
-        if users and not force:
-            why = 'state=absent' if action == 'remove' else 'its %s differ' % ' and '.join(reasons)
-            raise ConfigError('volume %s is used by the container(s) %s and is not removed (%s): remove them first, or '
-                              'set force=true to remove them with it' % (name, ', '.join(users), why), containers=users)
+        refuse_in_use('volume', name, users, action, reasons, force)
     if action is None:
         result['volume'] = facts
         return result
