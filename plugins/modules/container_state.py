@@ -87,9 +87,30 @@ options:
     description:
       - Environment variables. Only the variables given here are compared with the container; variables from
         the image or set by podman are not changes. Removing a variable from this list does not recreate the
-        container (use O(recreate)).
+        container, unless O(comparisons.env=strict).
       - Quote values that YAML would read as booleans.
     type: dict
+  comparisons:
+    description:
+      - How an option is compared with the container. V(subset) (the default) - only the keys given count, so
+        removing one from the task is no change. V(strict) - the container must have no other key either (keys
+        of the image and podman's own are still not counted), so removing one recreates the container.
+      - O(comparisons.env=strict) cannot be combined with O(env_files) or secrets of type V(env), whose variables
+        are in the container's environment too.
+    type: dict
+    suboptions:
+      env:
+        description: How O(env) is compared.
+        type: str
+        choices: [subset, strict]
+      labels:
+        description: How O(labels) is compared.
+        type: str
+        choices: [subset, strict]
+      annotations:
+        description: How O(annotations) is compared.
+        type: str
+        choices: [subset, strict]
   ports:
     description:
       - Published ports, C([[ip:][host_port]:]container_port[/tcp|udp|sctp]), ranges allowed (V(8000-8001:80-81)).
@@ -107,7 +128,8 @@ options:
     elements: str
   labels:
     description:
-      - Labels. Only the labels given here are compared; labels from the image are merged by podman and are not changes.
+      - Labels. Only the labels given here are compared (see O(comparisons)); labels from the image are merged by
+        podman and are not changes.
     type: dict
   restart_policy:
     description:
@@ -278,7 +300,9 @@ gc.freeze()
 from ansible_collections.podkit.containers.plugins.module_utils.common import (
     AUTH_OPTIONS, SIGNATURE_OPTIONS, command_runner, module_kwargs, require_registry_libs, run_module,
 )
-from ansible_collections.podkit.containers.plugins.module_utils.usecases.container_state import DESIRED_STATES, PULL_POLICIES, container_spec_argspec, run
+from ansible_collections.podkit.containers.plugins.module_utils.usecases.container_state import (
+    DESIRED_STATES, PULL_POLICIES, comparisons_argspec, container_spec_argspec, run,
+)
 
 
 def main():
@@ -294,6 +318,7 @@ def main():
         force_kill=dict(type='bool', default=False),
         force=dict(type='bool', default=False),
         executable=dict(type='str', default='podman'),
+        comparisons=comparisons_argspec(),
     ), groups=(container_spec_argspec(), AUTH_OPTIONS, SIGNATURE_OPTIONS),
         required_if=[('state', state, ['image']) for state in DESIRED_STATES if state != 'absent']))
     if module.params['pull'] == 'newer':

@@ -257,6 +257,93 @@ def test_spec_dictionary(run_playbook, tmp_path, cname, images):
     assert 'MODE=spec' in data['Config']['Env'] and data['Config']['Hostname'] == 'fromspec'
 
 
+@pytest.fixture
+def option_groups(tmp_path, cname):
+    """Secrets, a network, a volume, a bind directory and an env file for a container of every option group."""
+    tag = uuid.uuid4().hex[:8]
+    made = {'secret_file': 'podkit-tbl-file-%s' % tag, 'secret_env': 'podkit-tbl-env-%s' % tag,
+            'network': 'podkit-tbl-%s' % tag, 'volume': 'podkit-tbl-vol-%s' % tag,
+            'values': ('file-secret-%s' % uuid.uuid4().hex, 'env-secret-%s' % uuid.uuid4().hex)}
+    for name, value in ((made['secret_file'], made['values'][0]), (made['secret_env'], made['values'][1])):
+        # the value goes in on stdin, never on a command line
+        subprocess.run(['podman', 'secret', 'create', name, '-'], input=value, universal_newlines=True, check=True,
+                       stdout=subprocess.PIPE)
+    podman('network', 'create', made['network'])
+    bind = tmp_path / 'bind'
+    bind.mkdir()
+    (bind / 'hello').write_text(u'hi\n')
+    made['bind'] = str(bind)
+    made['env_file'] = str(tmp_path / 'app.env')
+    with open(made['env_file'], 'w') as handle:
+        handle.write('# the application\nAPP_MODE=one\n')
+    made['name'] = cname()
+    yield made
+    # the container first: the network, volume and secrets are in use until it is gone
+    podman('rm', '--force', '--time', '0', made['name'], check=False)
+    podman('network', 'rm', made['network'], check=False)
+    podman('volume', 'rm', made['volume'], check=False)
+    podman('secret', 'rm', made['secret_file'], made['secret_env'], check=False)
+
+
+def test_every_option_group(run_playbook, tmp_path, images, option_groups):
+    made = option_groups
+    name = made['name']
+    args = dict(
+        name=name, image=images.base, command=LOOP, state='started', stop_timeout=5, network=[made['network']],
+        # security
+        secrets=['%s,target=/run/secrets/app,mode=0400' % made['secret_file'],
+                 '%s,type=env,target=DB_PASSWORD' % made['secret_env']],
+        cap_add=['NET_ADMIN'], cap_drop=['MKNOD'], devices=['/dev/null:/dev/podkit-null'],
+        security_opt=['no-new-privileges'], privileged=False, read_only=False,
+        # file systems and limits
+        tmpfs=['/scratch:rw,size=8m'], volumes=['%s:/data' % made['volume']],
+        mounts=['type=bind,source=%s,destination=/mnt/bind,ro=true' % made['bind']],
+        ulimits=['nofile=2048:4096', 'nproc=1024:1024'], sysctls={'net.ipv4.ip_forward': '1'}, shm_size='32m',
+        pids_limit=200, memory='128m', memory_reservation='64m', memory_swap='256m', cpu_shares=512, cpuset_cpus='0',
+        # network
+        dns=['192.0.2.53'], dns_search=['podkit.test'], dns_option=['ndots:2'], add_hosts=['db.podkit.test:192.0.2.10'],
+        network_aliases=['app'],
+        # the process
+        group_add=['42'], init=True, tty=True, interactive=True, annotations={'org.podkit.test': 'yes'},
+        log_driver='k8s-file', log_opt={'max_size': '1mb'}, timezone='UTC', env_files=[made['env_file']],
+        labels={'tier': 'app'}, comparisons={'labels': 'strict'},
+        healthcheck={'test': 'true', 'interval': '1h', 'on_failure': 'none'},
+        extra_args=['--oom-score-adj=100'],
+    )
+    check, applied = four_steps(run_playbook, tmp_path, args, ['create', 'start'], 'absent', 'running')
+    # the secrets' values are in no result (podman itself shows an env secret in inspect's Env once started)
+    assert not [v for v in made['values'] if v in json.dumps([check, applied])]
+    for key in ('secrets', 'cap_add', 'tmpfs', 'mounts', 'ulimits', 'dns', 'network_aliases', 'init', 'env_files',
+                'extra_args'):
+        assert key in check['diff']['after'], key
+    data = inspect(name)
+    host = data['HostConfig']
+    assert host['CapAdd'] == ['CAP_NET_ADMIN'] and host['CapDrop'] == ['CAP_MKNOD'] and host['Init'] is True
+    assert {'Name': 'RLIMIT_NOFILE', 'Soft': 2048, 'Hard': 4096} in host['Ulimits']
+    assert host['Dns'] == ['192.0.2.53'] and host['ExtraHosts'] == ['db.podkit.test:192.0.2.10']
+    assert 'APP_MODE=one' in data['Config']['Env']
+    assert podman('exec', name, 'cat', '/run/secrets/app').stdout == made['values'][0]
+    assert podman('exec', name, 'cat', '/mnt/bind/hello').stdout == 'hi\n'
+    limits = [line.split() for line in podman('exec', name, 'cat', '/proc/1/limits').stdout.splitlines()]
+    assert ['Max', 'open', 'files', '2048', '4096', 'files'] in limits
+    # A changed env file is drift, found by its content; the diff names the variable, not its value.
+    with open(made['env_file'], 'w') as handle:
+        handle.write('APP_MODE=two\n')
+    res = run_steps(run_playbook, tmp_path, name, [('changed file', args, False), ('again', args, False)])
+    changed, again = res['changed file'][0], res['again'][0]
+    assert changed['actions'] == ['recreate', 'start'], changed
+    assert changed['diff']['before']['env_files'] == ['APP_MODE']
+    assert again['changed'] is False
+    assert 'APP_MODE=two' in inspect(name)['Config']['Env']
+    # A label added outside the task is drift under comparisons.labels=strict.
+    podman('rm', '-f', '--time', '0', name)
+    podman_args = ['create', '--name', name, '--network', made['network'], '--label', 'tier=app', '--label', 'extra=1',
+                   images.base] + LOOP
+    podman(*podman_args)
+    res = run_steps(run_playbook, tmp_path, name, [('strict labels', args, True)])
+    assert 'labels' in res['strict labels'][0]['diff']['before']
+
+
 def test_image_change_recreates(run_playbook, tmp_path, cname, images):
     name = cname()
     first = dict(name=name, image=images.base, command=LOOP, network=['none'], state='started', stop_timeout=5)

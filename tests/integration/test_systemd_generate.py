@@ -3,6 +3,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import http.client as http_client
+import json
 import os
 import subprocess
 import time
@@ -77,7 +78,11 @@ def test_unit_runs_container_and_survives_reboot(user_manager, images, run_modul
     env = user_manager.env
     args = {'name': name, 'image': images.app, 'format': 'unit', 'scope': 'user', 'ports': ['127.0.0.1:%d:8080' % port],
             'env': {'GREETING': 'a b $HOME 50%'}, 'restart_policy': 'on-failure', 'stop_timeout': 5,
-            'environment': {'CONTAINERS_CONF': podman_env.containers_conf}}
+            'environment': {'CONTAINERS_CONF': podman_env.containers_conf},
+            # options of the table through the spec dictionary, rendered into ExecStart
+            'spec': {'cap_drop': ['MKNOD'], 'ulimits': ['nofile=2048:4096', 'nproc=1024:1024'],
+                     'tmpfs': ['/scratch:rw,size=8m'], 'init': True, 'annotations': {'org.podkit.unit': 'a b'},
+                     'dns_search': ['podkit.test'], 'extra_args': ['--oom-score-adj=100']}}
     path = os.path.join(user_manager.unit_dir, 'container-%s.service' % name)
     try:
         _first, second = _four_steps(run_module, args, env, path)
@@ -96,6 +101,12 @@ def test_unit_runs_container_and_survives_reboot(user_manager, images, run_modul
         assert 'podkit app' in _http(port)
         # systemd's quoting rules: the value reaches the container unchanged.
         assert 'GREETING=a b $HOME 50%' in podman('exec', name, 'env').stdout
+        inspected = json.loads(podman('container', 'inspect', name).stdout)[0]
+        host = inspected['HostConfig']
+        assert inspected['Config']['Annotations']['org.podkit.unit'] == 'a b'
+        assert host['CapDrop'] == ['CAP_MKNOD'] and host['Init'] is True and host['DnsSearch'] == ['podkit.test']
+        assert '/scratch' in host['Tmpfs'] and host['OomScoreAdj'] == 100
+        assert {'Name': 'RLIMIT_NOFILE', 'Soft': 2048, 'Hard': 4096} in host['Ulimits']
 
         user_manager.systemctl('enable', second['unit_name'])
         user_manager.reboot()

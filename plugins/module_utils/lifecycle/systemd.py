@@ -46,22 +46,13 @@ DEFAULT_PODMAN = '/usr/bin/podman'
 # tests check rendered files against, and what the module documentation prints.
 QUADLET_MIN_VERSION = '4.4'
 _QUADLET_OTHER_KEYS = {
-    'AddCapability': '4.4', 'AddDevice': '4.4', 'Annotation': '4.4', 'ContainerName': '4.4',
-    'DropCapability': '4.4', 'EnvironmentFile': '4.4', 'EnvironmentHost': '4.4',
-    'ExposeHostPort': '4.4', 'Group': '4.4', 'Image': '4.4',
-    'NoNewPrivileges': '4.4', 'Notify': '4.4', 'PodmanArgs': '4.4',
-    'ReadOnly': '4.4', 'RunInit': '4.4', 'SeccompProfile': '4.4',
+    'ContainerName': '4.4', 'EnvironmentHost': '4.4', 'ExposeHostPort': '4.4', 'Group': '4.4', 'Image': '4.4',
+    'NoNewPrivileges': '4.4', 'Notify': '4.4', 'PodmanArgs': '4.4', 'SeccompProfile': '4.4',
     'SecurityLabelDisable': '4.4', 'SecurityLabelFileType': '4.4', 'SecurityLabelLevel': '4.4',
-    'SecurityLabelType': '4.4', 'Timezone': '4.4',
-    'HealthOnFailure': '4.5', 'IP': '4.5', 'IP6': '4.5', 'LogDriver': '4.5',
-    'Mount': '4.5', 'Rootfs': '4.5', 'Secret': '4.5', 'Tmpfs': '4.5', 'UserNS': '4.5',
-    'AutoUpdate': '4.6', 'Pull': '4.6', 'Sysctl': '4.6',
-    'Mask': '4.6', 'Unmask': '4.6', 'SecurityLabelNested': '4.6',
-    'DNS': '4.7', 'DNSOption': '4.7', 'DNSSearch': '4.7', 'PidsLimit': '4.7', 'ShmSize': '4.7', 'Ulimit': '4.7',
-    'GIDMap': '4.8', 'UIDMap': '4.8', 'SubGIDMap': '4.8', 'SubUIDMap': '4.8',
-    'Pod': '5.0',
-    'GroupAdd': '5.1',
-    'LogOpt': '5.2', 'NetworkAlias': '5.2',
+    'SecurityLabelType': '4.4',
+    'IP6': '4.5', 'Rootfs': '4.5',
+    'AutoUpdate': '4.6', 'Pull': '4.6', 'Mask': '4.6', 'Unmask': '4.6', 'SecurityLabelNested': '4.6',
+    'SubGIDMap': '4.8', 'SubUIDMap': '4.8',
 }
 QUADLET_KEYS = dict(_QUADLET_OTHER_KEYS)
 QUADLET_KEYS.update((q.key, q.since) for row in SPEC_TABLE for q in row.quadlet)

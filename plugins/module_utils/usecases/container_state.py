@@ -14,9 +14,9 @@ __metaclass__ = type
 
 from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.podman import PodmanEngine
-# container_spec_argspec: the module's container spec options (the table), which it takes from here.
+# container_spec_argspec, comparisons_argspec: the module's container spec options (the table), which it takes from here.
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import (  # noqa: F401  pylint: disable=unused-import
-    argument_spec as container_spec_argspec,
+    argument_spec as container_spec_argspec, comparisons_argspec,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.spec import ContainerSpec
 # DESIRED_STATES: the module's choices, which it takes from here.
