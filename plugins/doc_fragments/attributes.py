@@ -28,7 +28,9 @@ attributes:
 options: {}
 attributes:
   action_group:
-    description: Use C(group/podkit.containers.registry) in C(module_defaults) to set defaults (such as credentials) for this module.
+    description: >-
+      Use C(group/podkit.containers.registry) in C(module_defaults) to set defaults for this module; every member
+      of the group accepts the registry options (the C(podkit.containers.auth) documentation fragment).
     support: full
     membership:
       - podkit.containers.registry
@@ -38,7 +40,9 @@ attributes:
 options: {}
 attributes:
   action_group:
-    description: Use C(group/podkit.containers.podman) in C(module_defaults) to set defaults for this module.
+    description: >-
+      Use C(group/podkit.containers.podman) in C(module_defaults) to set defaults for this module; every member
+      of the group accepts the registry options (the C(podkit.containers.auth) documentation fragment).
     support: full
     membership:
       - podkit.containers.podman
@@ -50,7 +54,8 @@ attributes:
   action_group:
     description: >-
       Use C(group/podkit.containers.registry) or C(group/podkit.containers.podman) in C(module_defaults)
-      to set defaults for this module.
+      to set defaults for this module; every member of either group accepts the registry options
+      (the C(podkit.containers.auth) documentation fragment).
     support: full
     membership:
       - podkit.containers.registry

@@ -117,69 +117,77 @@ options:
     default: false
   src_username:
     description:
-      - User name for a C(docker://) O(src). With neither O(src_username) nor O(src_password), credentials come from
-        O(auth_file) (containers-auth.json), else the source is read anonymously.
+      - User name for a C(docker://) O(src), instead of O(username). With neither O(src_username)/O(src_password) nor
+        O(username)/O(password), credentials come from O(auth_file) (containers-auth.json), else the source is read
+        anonymously.
     type: str
   src_password:
     description:
-      - Password or token for O(src_username). Never logged.
+      - Password or token for O(src_username), instead of O(password). Never logged.
     type: str
   dest_username:
     description:
-      - User name for a C(docker://) O(dest); as O(src_username).
+      - User name for a C(docker://) O(dest), instead of O(username); as O(src_username).
     type: str
   dest_password:
     description:
-      - Password or token for O(dest_username). Never logged.
+      - Password or token for O(dest_username), instead of O(password). Never logged.
     type: str
-  auth_file:
-    description:
-      - Path of a containers-auth.json(5) file with credentials for both sides.
-      - Default search order, as podman and skopeo use it — E(REGISTRY_AUTH_FILE), then
-        C(${XDG_RUNTIME_DIR}/containers/auth.json), C(~/.config/containers/auth.json), C(~/.docker/config.json).
-    type: path
   src_validate_certs:
     description:
-      - Verify the TLS certificate of the source registry. Prefer O(src_ca_cert) to V(false).
+      - Verify the TLS certificate of the source registry, instead of O(validate_certs) (whose default is V(true)).
+        Prefer O(src_ca_cert) to V(false).
     type: bool
-    default: true
     aliases: [src_tls_verify]
   dest_validate_certs:
     description:
-      - Verify the TLS certificate of the destination registry. Prefer O(dest_ca_cert) to V(false).
+      - Verify the TLS certificate of the destination registry, instead of O(validate_certs) (whose default is
+        V(true)). Prefer O(dest_ca_cert) to V(false).
     type: bool
-    default: true
     aliases: [dest_tls_verify]
   src_ca_cert:
     description:
-      - PEM CA bundle to verify the source registry's certificate.
+      - PEM CA bundle to verify the source registry's certificate, instead of O(ca_cert).
     type: path
   dest_ca_cert:
     description:
-      - PEM CA bundle to verify the destination registry's certificate.
+      - PEM CA bundle to verify the destination registry's certificate, instead of O(ca_cert).
+    type: path
+  src_client_cert:
+    description:
+      - PEM client certificate for a source registry that requires mutual TLS, instead of O(client_cert).
+        Use with O(src_client_key).
+    type: path
+  src_client_key:
+    description:
+      - PEM private key of O(src_client_cert), instead of O(client_key).
+    type: path
+  dest_client_cert:
+    description:
+      - PEM client certificate for a destination registry that requires mutual TLS, instead of O(client_cert).
+        Use with O(dest_client_key).
+    type: path
+  dest_client_key:
+    description:
+      - PEM private key of O(dest_client_cert), instead of O(client_key).
     type: path
   src_insecure:
     description:
-      - Allow plain http (and unverified TLS) for the source registry, like C(--src-tls-verify=false).
+      - Allow plain http (and unverified TLS) for the source registry, like C(--src-tls-verify=false), instead of
+        O(insecure) (whose default is V(false)).
       - A registry marked C(insecure = true) in registries.conf is treated the same way.
     type: bool
-    default: false
   dest_insecure:
     description:
-      - Allow plain http (and unverified TLS) for the destination registry, like C(--dest-tls-verify=false).
+      - Allow plain http (and unverified TLS) for the destination registry, like C(--dest-tls-verify=false), instead
+        of O(insecure) (whose default is V(false)).
     type: bool
-    default: false
   registries_conf:
     description:
       - Path of a containers-registries.conf(5) file, read for C(insecure) and C(blocked) registries.
       - A file that is not valid TOML (or nested absurdly deep, or of the wrong types) fails the task with its path and
         line, as it does for podman; it is not ignored.
     type: path
-  timeout:
-    description:
-      - Seconds to wait for a registry to answer one request.
-    type: float
-    default: 30
   sign_by:
     description:
       - Sign the copied image with the GPG key of this fingerprint (simple signing, like C(skopeo copy --sign-by)).
@@ -232,7 +240,13 @@ requirements:
   - jsonschema
   - gpg (for O(sign_by))
   - cryptography (for O(sign_by_sigstore_private_key))
+notes:
+  - The registry options (O(username), O(password), O(validate_certs), O(ca_cert), O(client_cert), O(client_key),
+    O(insecure)) apply to both sides, so C(module_defaults) for C(group/podkit.containers.registry) reach this module;
+    the C(src_)/C(dest_) options override them for one side. O(auth_file), O(registries_conf) and O(timeout) hold for
+    both sides.
 extends_documentation_fragment:
+  - podkit.containers.auth
   - podkit.containers.attributes
   - podkit.containers.attributes.actiongroup_registry
 attributes:
@@ -414,7 +428,7 @@ from ansible.module_utils.basic import AnsibleModule
 gc.freeze()
 
 from ansible_collections.podkit.containers.plugins.module_utils.common import (
-    command_runner, module_kwargs, require_registry_libs, run_module,
+    AUTH_OPTIONS, command_runner, module_kwargs, require_registry_libs, run_module,
 )
 from ansible_collections.podkit.containers.plugins.module_utils.usecases.image_copy import run
 
@@ -430,19 +444,22 @@ def main():
         parallel=dict(type='int', default=6),
         retries=dict(type='int', default=3),
         force=dict(type='bool', default=False),
+        # The side options default to None: unset, the shared registry option of AUTH_OPTIONS applies
+        # (RegistryOptions.from_params), with its default.
         src_username=dict(type='str'),
         src_password=dict(type='str', no_log=True),
         dest_username=dict(type='str'),
         dest_password=dict(type='str', no_log=True),
-        auth_file=dict(type='path'),
-        src_validate_certs=dict(type='bool', default=True, aliases=['src_tls_verify']),
-        dest_validate_certs=dict(type='bool', default=True, aliases=['dest_tls_verify']),
+        src_validate_certs=dict(type='bool', aliases=['src_tls_verify']),
+        dest_validate_certs=dict(type='bool', aliases=['dest_tls_verify']),
         src_ca_cert=dict(type='path'),
         dest_ca_cert=dict(type='path'),
-        src_insecure=dict(type='bool', default=False),
-        dest_insecure=dict(type='bool', default=False),
-        registries_conf=dict(type='path'),
-        timeout=dict(type='float', default=30.0),
+        src_client_cert=dict(type='path'),
+        src_client_key=dict(type='path', no_log=False),
+        dest_client_cert=dict(type='path'),
+        dest_client_key=dict(type='path', no_log=False),
+        src_insecure=dict(type='bool'),
+        dest_insecure=dict(type='bool'),
         sign_by=dict(type='str'),
         sign_by_sigstore_private_key=dict(type='path', no_log=False),
         sign_passphrase_file=dict(type='path', no_log=False),
@@ -450,7 +467,9 @@ def main():
         remove_signatures=dict(type='bool', default=False),
         registries_d=dict(type='path'),
         gpg_home=dict(type='path'),
-    ), required_together=[('src_username', 'src_password'), ('dest_username', 'dest_password')],
+    ), groups=(AUTH_OPTIONS,),
+        required_together=[('src_username', 'src_password'), ('dest_username', 'dest_password'),
+                           ('src_client_cert', 'src_client_key'), ('dest_client_cert', 'dest_client_key')],
         mutually_exclusive=[('sign_by', 'sign_by_sigstore_private_key')]))
     require_registry_libs(module)
     run_module(module, run, module.params, command_runner(module, binary=True), check_mode=module.check_mode)

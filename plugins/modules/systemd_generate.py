@@ -43,6 +43,7 @@ author:
   - podkit.containers maintainers (@podkit)
 extends_documentation_fragment:
   - podkit.containers.container_spec
+  - podkit.containers.auth
   - podkit.containers.attributes
   - podkit.containers.attributes.actiongroup_podman
 attributes:
@@ -164,6 +165,11 @@ options:
     type: str
     default: podman
 notes:
+  - The registry options other than O(auth_file) (O(username), O(password), O(validate_certs), O(ca_cert),
+    O(client_cert), O(client_key), O(insecure), O(registries_conf), O(timeout)) are accepted so that
+    C(module_defaults) for C(group/podkit.containers.podman) reach this module, and are not written into the file
+    - credentials never go into a unit. A pull at boot authenticates with O(auth_file) (see
+    M(podkit.containers.registry_login)) and reads podman's own registries.conf and certificates.
   - Values are written with systemd's quoting - words with blanks or quotes are double-quoted, C(%) becomes
     C(%%) and C($) becomes C($$) in command lines - so they reach podman unchanged. A value with a newline or
     another control character cannot be written to a unit line and fails with a message naming the option.
@@ -269,7 +275,7 @@ from ansible.module_utils.basic import AnsibleModule
 # collector while podkit's module_utils are compiled and run (~15-20 ms per task, docs/performance.md).
 gc.freeze()
 
-from ansible_collections.podkit.containers.plugins.module_utils.common import command_runner, module_kwargs, run_module
+from ansible_collections.podkit.containers.plugins.module_utils.common import AUTH_OPTIONS, command_runner, module_kwargs, run_module
 from ansible_collections.podkit.containers.plugins.module_utils.usecases.systemd_generate import container_spec_argspec, generate
 
 
@@ -289,10 +295,9 @@ def main():
         wants=dict(type='list', elements='str'),
         requires=dict(type='list', elements='str'),
         environment=dict(type='dict'),
-        auth_file=dict(type='path'),
         daemon_reload=dict(type='bool', default=True),
         executable=dict(type='str', default='podman'),
-    ), groups=(container_spec_argspec(),)))
+    ), groups=(container_spec_argspec(), AUTH_OPTIONS)))
     run_module(module, generate, module.params, command_runner(module), check_mode=module.check_mode)
 
 
