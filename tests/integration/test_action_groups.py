@@ -13,6 +13,8 @@ import json
 import os
 import uuid
 
+import yaml
+
 from ansible_runner import task_results
 from images import push
 from tools import secret_scan
@@ -22,7 +24,6 @@ GROUP_MEMBERS = {'registry': ('registry_login', 'image_info', 'image_pull', 'ima
 
 
 def _runtime_groups():
-    import yaml
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
     with open(os.path.join(root, 'meta', 'runtime.yml')) as f:
         return dict((name, tuple(members)) for name, members in yaml.safe_load(f)['action_groups'].items())
