@@ -31,6 +31,7 @@ description:
 author:
   - podkit.containers maintainers (@podkit)
 extends_documentation_fragment:
+  - podkit.containers.auth
   - podkit.containers.attributes
   - podkit.containers.attributes.actiongroup_podman
 attributes:
@@ -99,6 +100,9 @@ options:
     type: str
     default: podman
 notes:
+  - The registry options (O(username), O(password), O(auth_file), O(validate_certs), O(ca_cert), O(client_cert),
+    O(client_key), O(insecure), O(registries_conf), O(timeout)) are accepted so that C(module_defaults) for
+    C(group/podkit.containers.podman) reach this module; it talks to no registry and ignores them.
   - Podman 4.3 or later (secret labels).
 seealso:
   - module: podkit.containers.container_state
@@ -182,7 +186,7 @@ from ansible.module_utils.basic import AnsibleModule
 # collector while podkit's module_utils are compiled and run (~15-20 ms per task, docs/performance.md).
 gc.freeze()
 
-from ansible_collections.podkit.containers.plugins.module_utils.common import command_runner, module_kwargs, run_module
+from ansible_collections.podkit.containers.plugins.module_utils.common import AUTH_OPTIONS, command_runner, module_kwargs, run_module
 from ansible_collections.podkit.containers.plugins.module_utils.usecases.secret import run
 
 
@@ -197,7 +201,7 @@ def main():
         labels=dict(type='dict', default={}),
         force=dict(type='bool', default=False),
         executable=dict(type='str', default='podman'),
-    ), mutually_exclusive=[('data', 'path')], required_if=[('state', 'present', ('data', 'path'), True)]))
+    ), groups=(AUTH_OPTIONS,), mutually_exclusive=[('data', 'path')], required_if=[('state', 'present', ('data', 'path'), True)]))
     # Bytes to podman's stdin: AnsibleModule.run_command appends a newline to text input.
     run_module(module, run, module.params, command_runner(module, binary=True), check_mode=module.check_mode)
 

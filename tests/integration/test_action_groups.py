@@ -20,7 +20,7 @@ from images import push
 from tools import secret_scan
 
 GROUP_MEMBERS = {'registry': ('registry_login', 'image_info', 'image_pull', 'image_copy'),
-                 'podman': ('image_pull', 'container_state', 'systemd_generate')}
+                 'podman': ('image_pull', 'container_state', 'systemd_generate', 'secret', 'volume')}
 
 
 def _runtime_groups():
@@ -45,10 +45,12 @@ def test_module_defaults_reach_every_member(registry_tls_basic, images, run_play
         container_state=dict(name='podkit-groups-%s' % unique, image=pushed.ref, state='present'),
         systemd_generate=dict(name='podkit-groups-%s' % unique, image=pushed.ref, format='unit',
                               dest=str(tmp_path / 'units'), daemon_reload=False),
+        secret=dict(name='podkit-groups-%s' % unique, data='not-a-registry-secret'),
+        volume=dict(name='podkit-groups-%s' % unique),
     )
     # Members that would touch podman storage or a container run in check mode: the options still have to be
     # accepted, and image_pull's check mode asks the registry with them.
-    check_mode = ('image_pull', 'container_state')
+    check_mode = ('image_pull', 'container_state', 'secret', 'volume')
     groups = _runtime_groups()
     assert set(groups) == set(GROUP_MEMBERS)
     plays = []
@@ -80,7 +82,8 @@ def test_module_defaults_reach_every_member(registry_tls_basic, images, run_play
     assert results['registry image_copy']['dest_digest'] == pushed.digest
     for group in ('registry', 'podman'):
         assert results['%s image_pull' % group]['remote_digest'] == pushed.digest
-    assert results['podman container_state']['changed'] is True
+    for module in ('container_state', 'secret', 'volume'):
+        assert results['podman %s' % module]['changed'] is True, module
     unit = results['podman systemd_generate']
     assert unit['changed'] is True and os.path.exists(unit['path'])
     # Credentials never go into a unit; the auth file does.
