@@ -22,7 +22,12 @@ description:
     fails as the real run would, nothing is created or removed.'
 author:
   - podkit.containers maintainers (@podkit)
+notes:
+  - The registry options (O(username), O(password), O(auth_file), O(validate_certs), O(ca_cert), O(client_cert),
+    O(client_key), O(insecure), O(registries_conf), O(timeout)) are accepted so that C(module_defaults) for
+    C(group/podkit.containers.podman) reach this module; it talks to no registry and ignores them.
 extends_documentation_fragment:
+  - podkit.containers.auth
   - podkit.containers.attributes
   - podkit.containers.attributes.actiongroup_podman
 attributes:
@@ -147,7 +152,7 @@ from ansible.module_utils.basic import AnsibleModule
 # collector while podkit's module_utils are compiled and run (~15-20 ms per task, docs/performance.md).
 gc.freeze()
 
-from ansible_collections.podkit.containers.plugins.module_utils.common import command_runner, module_kwargs, run_module
+from ansible_collections.podkit.containers.plugins.module_utils.common import AUTH_OPTIONS, command_runner, module_kwargs, run_module
 from ansible_collections.podkit.containers.plugins.module_utils.usecases.network import run
 
 
@@ -164,7 +169,7 @@ def main():
         options=dict(type='dict', default={}),
         force=dict(type='bool', default=False),
         executable=dict(type='str', default='podman'),
-    )))
+    ), groups=(AUTH_OPTIONS,)))
     run_module(module, run, module.params, command_runner(module), check_mode=module.check_mode)
 
 

@@ -20,7 +20,7 @@ from images import push
 from tools import secret_scan
 
 GROUP_MEMBERS = {'registry': ('registry_login', 'image_info', 'image_pull', 'image_copy'),
-                 'podman': ('image_pull', 'container_state', 'systemd_generate', 'secret', 'volume')}
+                 'podman': ('image_pull', 'container_state', 'systemd_generate', 'secret', 'volume', 'network')}
 
 
 def _runtime_groups():
@@ -47,10 +47,11 @@ def test_module_defaults_reach_every_member(registry_tls_basic, images, run_play
                               dest=str(tmp_path / 'units'), daemon_reload=False),
         secret=dict(name='podkit-groups-%s' % unique, data='not-a-registry-secret'),
         volume=dict(name='podkit-groups-%s' % unique),
+        network=dict(name='podkit-groups-%s' % unique),
     )
     # Members that would touch podman storage or a container run in check mode: the options still have to be
     # accepted, and image_pull's check mode asks the registry with them.
-    check_mode = ('image_pull', 'container_state', 'secret', 'volume')
+    check_mode = ('image_pull', 'container_state', 'secret', 'volume', 'network')
     groups = _runtime_groups()
     assert set(groups) == set(GROUP_MEMBERS)
     plays = []
@@ -82,7 +83,7 @@ def test_module_defaults_reach_every_member(registry_tls_basic, images, run_play
     assert results['registry image_copy']['dest_digest'] == pushed.digest
     for group in ('registry', 'podman'):
         assert results['%s image_pull' % group]['remote_digest'] == pushed.digest
-    for module in ('container_state', 'secret', 'volume'):
+    for module in ('container_state', 'secret', 'volume', 'network'):
         assert results['podman %s' % module]['changed'] is True, module
     unit = results['podman systemd_generate']
     assert unit['changed'] is True and os.path.exists(unit['path'])
