@@ -20,7 +20,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
+import io
 import json
+import math
 import posixpath
 import re
 import shlex
@@ -69,18 +71,23 @@ def _str_list(option, value):
         _fail(option, value, str(exc))
 
 
+def _fail_entry(option, key, why):
+    # Names only: the values of env (and labels) may hold passwords.
+    raise ConfigError('invalid %s entry %r: %s' % (option, key, why), option=option)
+
+
 def _str_dict(option, value):
     if not isinstance(value, dict):
-        _fail(option, value, 'expected a dictionary of names to values')
+        _fail_entry(option, type(value).__name__, 'expected a dictionary of names to values')
     result = {}
     for key, item in value.items():
         if isinstance(item, bool):
-            _fail(option, value, 'the value of %s is a boolean; quote it ("%s") so that it is passed as you mean it'
-                  % (key, str(item).lower()))
+            _fail_entry(option, key, 'the value is a boolean; quote it ("%s") so that it is passed as you mean it'
+                        % str(item).lower())
         if item is None:
             item = ''
         if not key or '=' in str(key):
-            _fail(option, value, 'names must be non-empty and must not contain "="')
+            _fail_entry(option, key, 'names must be non-empty and must not contain "="')
         result[str(key)] = str(item)
     return result
 
@@ -228,9 +235,9 @@ def _cpus(option, value):
     """Canonical: NanoCpus (cpus * 1e9), as podman stores it."""
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         _fail(option, value, 'expected a number of CPUs such as 1.5')
-    if number <= 0 or isinstance(value, bool):
+    if math.isnan(number) or number > 1e6 or number <= 0 or isinstance(value, bool):
         _fail(option, value, 'expected a number of CPUs > 0')
     return int(round(number * 1e9))
 
@@ -614,11 +621,12 @@ def _secret(option, spec):
 
 def _secrets(option, value):
     """Canonical: sorted list of _secret tuples; a secret is used once."""
-    result = sorted(_secret(option, item) for item in (value if isinstance(value, (list, tuple)) else [value]))
+    result = [_secret(option, item) for item in (value if isinstance(value, (list, tuple)) else [value])]
     names = [s[0] for s in result]
     if len(set(names)) != len(names):
         _fail(option, value, 'a secret is listed more than once')
-    return result
+    # Names are unique now; the other fields may be None, which does not sort against strings.
+    return sorted(result, key=lambda s: s[0])
 
 
 def _secret_text(secret):
@@ -1162,10 +1170,12 @@ def _read_env_file(path):
     """{name: value} of an env file as podman reads it: NAME=VALUE lines, # comments; NAME alone (taken from the
     environment of podman) has no value to compare."""
     try:
-        with open(path) as handle:
+        with io.open(path, encoding='utf-8') as handle:
             lines = handle.read().splitlines()
     except (IOError, OSError) as exc:
         raise ConfigError('env_files: cannot read %s: %s' % (path, exc.strerror or exc), option='env_files', path=path)
+    except UnicodeDecodeError:
+        raise ConfigError('env_files: %s is not UTF-8 text; write the file in UTF-8' % path, option='env_files', path=path)
     result = {}
     for line in lines:
         line = line.lstrip()

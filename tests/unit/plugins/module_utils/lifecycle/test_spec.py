@@ -265,3 +265,29 @@ def test_cpus_from_quota_when_nanocpus_is_zero():
 def test_display():
     shown = spec(ports=['8080:80'], stop_signal=2, cpus=0.5, restart_policy='on-failure:2').display()
     assert shown == {'ports': ['8080:80/tcp'], 'stop_signal': 'SIGINT', 'cpus': 0.5, 'restart_policy': 'on-failure:2'}
+
+
+# Found by the final review: each of these raised a non-Podkit exception, or put env values into the message.
+@pytest.mark.parametrize('params, message', [
+    (dict(secrets=['a', 'a,target=/x']), 'a secret is listed more than once'),
+    (dict(cpus='inf'), 'expected a number of CPUs'),
+    (dict(cpus='nan'), 'expected a number of CPUs'),
+    (dict(cpus='1e400'), 'expected a number of CPUs'),
+    (dict(env={'DB_PASSWORD': 's3cr3t-value', 'FLAG': True}), "invalid env entry 'FLAG': the value is a boolean"),
+    (dict(env={'DB_PASSWORD': 's3cr3t-value', '': 'x'}), "invalid env entry '': names must be non-empty"),
+])
+def test_bad_values_are_typed_errors_without_env_values(params, message):
+    params = dict(params, name='web', image='img')
+    with pytest.raises(ConfigError) as err:
+        ContainerSpec.from_params(params)
+    assert message in err.value.msg
+    assert 's3cr3t-value' not in err.value.msg
+
+
+def test_an_env_file_that_is_not_utf8_is_a_typed_error(tmp_path):
+    path = tmp_path / 'bad.env'
+    path.write_bytes(b'A=\xff\n')
+    spec_ = ContainerSpec.from_params(dict(name='web', image='img', env_files=[str(path)]))
+    with pytest.raises(ConfigError) as err:
+        spec_.compare(json.loads(json.dumps({'Config': {'Env': []}, 'HostConfig': {}})))
+    assert 'not UTF-8' in err.value.msg
