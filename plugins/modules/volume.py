@@ -14,8 +14,8 @@ short_description: Manage a podman volume, like C(podman volume create) and C(po
 version_added: 0.2.0
 description:
   - Makes a podman volume exist with a driver, driver options (C(-o)) and labels, or removes it.
-  - A volume holds data. It is recreated (removed, then created empty) only when its driver, options or labels
-    differ from the task, and never while a container uses it unless O(force=true). It is removed only with
+  - A volume holds data. When its driver, options or labels differ from the task, the task fails and names them;
+    only with O(force=true) is it recreated (removed, then created empty). It is removed only with
     O(state=absent), and, while containers use it, only with O(force=true) (which removes those containers too).
   - 'Check mode: the volume and the containers that use it are inspected; the result and the diff say what would
     change, and a refusal fails as the real run would. Nothing is created or removed.'
@@ -62,12 +62,13 @@ options:
     default: {}
   labels:
     description:
-      - Labels of the volume. Compared exactly; a label added, changed or removed recreates the volume.
+      - Labels of the volume. Compared exactly; a label added, changed or removed is drift (see O(force)).
     type: dict
     default: {}
   force:
     description:
-      - Recreate or remove the volume even though containers use it; those containers are removed with it.
+      - Recreate the volume when its driver, options or labels drift (its data is lost), and recreate or remove it
+        even though containers use it; those containers are removed with it.
     type: bool
     default: false
   executable:

@@ -1,5 +1,6 @@
 """volume on the real podman: the four steps, drift (labels) refused while a container uses it and nothing changed,
-recreated once unused, absent refused while in use, then absent twice."""
+refused while unused too (recreating empties it), recreated with force, absent refused while in use, then absent
+twice."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
@@ -37,7 +38,11 @@ def test_volume_four_steps_drift_in_use_and_absent(run_module, images):
         assert podman('run', '--rm', '-v', '%s:/data' % name, images.base, 'cat', '/data/f').stdout == 'kept\n'
 
         podman('rm', user)
-        changed = run_module(mod, drift, diff=True)
+        for check in (True, False):
+            refused = run_module(mod, drift, check=check)
+            assert refused.get('failed') and 'labels' in refused['msg'] and 'force=true' in refused['msg'], refused
+        assert podman('run', '--rm', '-v', '%s:/data' % name, images.base, 'cat', '/data/f').stdout == 'kept\n'
+        changed = run_module(mod, dict(drift, force=True), diff=True)
         assert changed['changed'] and changed['reasons'] == ['labels'] and changed['actions'] == ['remove', 'create']
         assert changed['diff']['after']['labels'] == {'app': 'podkit-test', 'tier': 'db'}
         assert not run_module(mod, drift)['changed']

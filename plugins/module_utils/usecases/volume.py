@@ -3,14 +3,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """volume's core (internal; no stable API): a podman volume with a driver, options and labels.
 
-A volume holds data: it is recreated only when its driver, options or labels drift, never while a container uses it,
-and removed only with state=absent when unused (or with force).
+A volume holds data: drift of its driver, options or labels is refused unless force (recreating empties it), it is
+never recreated or removed while a container uses it unless force, and removed only with state=absent.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.podkit.containers.plugins.module_utils.errors import ConfigError
 from ansible_collections.podkit.containers.plugins.module_utils.lifecycle.objects import (
     ObjectEngine, labels_drift, options_drift, refuse_in_use, string_map,
 )
@@ -70,6 +71,11 @@ def run(params, run_command, check_mode=False):
         users = engine.users('volume', name)
         result['containers'] = users
         refuse_in_use('volume', name, users, action, reasons, force)
+    if action == 'recreate' and not force:
+        # Unlike a network, a volume created anew is empty: a label edit must not cost the data.
+        raise ConfigError('volume %s is not recreated: its %s differ from the task, and recreating it would empty it; '
+                          'set force=true to remove it and create it anew, or change the task back'
+                          % (name, ' and '.join(reasons)), reasons=reasons)
     if action is None:
         result['volume'] = facts
         return result
